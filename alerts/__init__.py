@@ -1,0 +1,1 @@
+"""Cases, the alert outbox and the notifiers that deliver alerts to people."""

@@ -1,0 +1,158 @@
+"""Engines, sessions and migrations.
+
+``open_database(url)`` returns a :class:`Database` whose schema is at the
+newest migration (applied automatically on first use, under a lock so two
+processes never migrate at once). SQLite runs in WAL mode with a busy timeout;
+PostgreSQL uses a pre-pinged connection pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from gripewatch.errors import StorageError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SQLITE_BUSY_MS = 30_000
+
+
+@dataclass
+class Database:
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        with self.sessions.begin() as s:
+            yield s
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def safe_url(url: str) -> str:
+    """The URL with any password masked, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable database url>"
+
+
+def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        raise StorageError("database.url is not a valid SQLAlchemy URL") from None
+    kwargs: dict[str, Any] = {}
+    if u.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}
+        if u.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = StaticPool
+    else:
+        kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    try:
+        engine = create_engine(u, **kwargs)
+    except (NoSuchModuleError, ImportError) as e:
+        raise StorageError(f"no driver for {safe_url(url)}: {e} (for PostgreSQL: pip install 'gripewatch[postgres]')") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cur.close()
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(740021)"))
+            conn.commit()
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(740021)"))
+                conn.commit()
+    elif engine.url.database and engine.url.database != ":memory:":
+        with open(f"{engine.url.database}.migrate-lock", "w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+    else:
+        yield
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Apply pending migrations; return (revision before, revision after)."""
+    try:
+        before = current_revision(engine)
+        head = head_revision()
+        if before == head:
+            return before, head
+        with _migration_lock(engine):
+            before = current_revision(engine)
+            if before != head:
+                command.upgrade(alembic_config(engine), "head")
+        return before, head
+    except OperationalError as e:
+        raise StorageError(f"cannot reach the database {safe_url(str(engine.url))}: {_first_line(e)}") from None
+    except SQLAlchemyError as e:
+        raise StorageError(f"migrating {safe_url(str(engine.url))} failed: {_first_line(e)}") from None
+
+
+def _first_line(e: Exception) -> str:
+    orig = getattr(e, "orig", None) or e
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else e.__class__.__name__
+
+
+def open_database(url: str, pool_size: int = 5, max_overflow: int = 10, migrate: bool = True) -> Database:
+    """Connect (and migrate) the database at ``url``; StorageError if it cannot be used."""
+    u = make_url(url) if "://" in url else None
+    if u is not None and u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
+        parent = Path(u.database).parent
+        if not parent.exists():
+            raise StorageError(f"folder {parent} for the SQLite database does not exist")
+    engine = make_engine(url, pool_size, max_overflow)
+    if migrate:
+        upgrade(engine)
+    return Database(engine, sessionmaker(engine, expire_on_commit=False))

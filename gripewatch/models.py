@@ -1,0 +1,207 @@
+"""Every table gripewatch stores, in one module.
+
+    Author ─┬─< Mention >── Case ─< CaseEvent
+            └─< Case ─< Outbox
+    SourceState   one row per configured source: cursor and health
+    Lease         named locks with expiry (jobs, run-once, outbox)
+    Feedback      staff corrections of the complaint model
+
+All timestamps are stored as UTC and come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Author(Base):
+    """A person (or account) on one platform."""
+
+    __tablename__ = "authors"
+    __table_args__ = (UniqueConstraint("platform", "key", name="uq_author_platform_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(255))  # platform user id, else lower-cased handle
+    handle: Mapped[str | None] = mapped_column(String(255))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    followers: Mapped[int | None] = mapped_column(Integer)
+    tier: Mapped[str | None] = mapped_column(String(32))
+    lifetime_value: Mapped[float | None] = mapped_column(Float)
+    customer_key: Mapped[str | None] = mapped_column(String(255), index=True)  # links identities
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Mention(Base):
+    """One public post, with its raw payload, provenance and analysis."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_mention_source_external"),
+        Index("ix_mentions_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))  # configured source name
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(255))
+    brand: Mapped[str | None] = mapped_column(String(128), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"), index=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    collected_at: Mapped[datetime] = mapped_column(default=utcnow)
+    conversation_id: Mapped[str | None] = mapped_column(String(255))
+    in_reply_to: Mapped[str | None] = mapped_column(String(255))
+    is_repost: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_own: Mapped[bool] = mapped_column(Boolean, default=False)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sentiment: Mapped[float | None] = mapped_column(Float)
+    complaint_probability: Mapped[float | None] = mapped_column(Float)
+    is_complaint: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    analysis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # topics, escalation, reasons
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    deleted_at: Mapped[datetime | None]
+
+    author: Mapped[Author | None] = relationship()
+
+
+class Case(Base):
+    """One customer problem, however many mentions it takes."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand: Mapped[str | None] = mapped_column(String(128), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("authors.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24), default="new", index=True)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    priority_score: Mapped[float] = mapped_column(Float, default=0.0)
+    severity: Mapped[str] = mapped_column(String(16), default="low")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    assignee: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    first_response_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    mention_count: Mapped[int] = mapped_column(Integer, default=1)
+    slack_channel: Mapped[str | None] = mapped_column(String(64))
+    slack_ts: Mapped[str | None] = mapped_column(String(64))
+
+    author: Mapped[Author | None] = relationship()
+    mentions: Mapped[list[Mention]] = relationship(order_by="Mention.created_at")
+    events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id")
+
+
+class CaseEvent(Base):
+    """The audit trail: who did what to a case, and when."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))  # "gripewatch" or a staff id
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Outbox(Base):
+    """An alert waiting to be delivered (written in the same transaction as its cause)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # idempotency key
+    kind: Mapped[str] = mapped_column(String(32))  # new_case | case_update | ops
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(128))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    dead: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SourceState(Base):
+    """Per source: the durable cursor and its health."""
+
+    __tablename__ = "source_state"
+
+    source: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Lease(Base):
+    """A named lock with an expiry; a holder that dies releases it by expiry."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+
+
+class Feedback(Base):
+    """A staff correction of the complaint decision on one mention."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id"), index=True)
+    label: Mapped[int] = mapped_column(Integer)  # 1 complaint, 0 not
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,174 @@
+"""The data path: collect → normalise → deduplicate → analyse → case → outbox.
+
+``run_source`` pulls a source's pages and stores each in **one transaction**
+together with its cases, its outbox rows and the source's new cursor, so a
+crash at any point loses nothing and a re-run duplicates nothing. Delivery is
+separate (``alerts.outbox.dispatch``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from alerts import cases
+from analysis import analyse_batch
+from analysis.text import normalise
+from collectors import REGISTRY, Page
+from collectors.base import Mention as Incoming
+from collectors.base import provenance
+from gripewatch.brands import BrandMatcher
+from gripewatch.config import Settings, SourceConfig
+from gripewatch.db import Database
+from gripewatch.errors import SourceError
+from gripewatch.models import Author, Mention, SourceState, utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SourceRun:
+    source: str
+    fetched: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    complaints: int = 0
+    cases_opened: int = 0
+    cases_updated: int = 0
+    skipped: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def build_collector(source: SourceConfig, settings: Settings):  # type: ignore[no-untyped-def]
+    return REGISTRY[source.type](source, settings.brands)
+
+
+def run_source(db: Database, settings: Settings, source: SourceConfig, collector=None,  # type: ignore[no-untyped-def]
+               now: Callable[[], datetime] = utcnow, on_page: Callable[[SourceRun], None] | None = None) -> SourceRun:
+    """Collect and store every new page of ``source``; record its health either way."""
+    run = SourceRun(source.name)
+    collector = collector or build_collector(source, settings)
+    matcher = BrandMatcher(settings.brands)
+    with db.sessions() as s:
+        state = s.get(SourceState, source.name)
+        cursor = dict(state.cursor) if state else {}
+    try:
+        for page in collector.collect(cursor):
+            with db.sessions() as s, s.begin():
+                store_page(s, settings, source, page, matcher, run, now())
+            for reason in page.skipped:
+                log.warning("%s: skipped %s", source.name, reason)
+            if on_page:
+                on_page(run)
+    except SourceError as e:
+        run.error = str(e)
+    with db.sessions() as s, s.begin():
+        state = s.get(SourceState, source.name) or SourceState(source=source.name, cursor={})
+        s.add(state)
+        if run.error:
+            state.last_error, state.last_error_at = run.error[:1000], now()
+            state.consecutive_failures = (state.consecutive_failures or 0) + 1
+        else:
+            state.last_success_at, state.consecutive_failures = now(), 0
+    return run
+
+
+def store_page(s: Session, settings: Settings, source: SourceConfig, page: Page, matcher: BrandMatcher,
+               run: SourceRun, now: datetime) -> None:
+    """Store one page, its analysis, cases, alerts and the cursor — in the caller's transaction."""
+    run.fetched += len(page.mentions)
+    run.skipped.extend(page.skipped)
+    fresh = _deduplicate(s, source.name, page.mentions)
+    run.duplicates += len(page.mentions) - len(fresh)
+    results = analyse_batch([m.text for m in fresh], settings.analysis_settings())
+    authors = _authors(s, fresh)
+    for item, result in zip(fresh, results, strict=True):
+        text = normalise(item.text)
+        brand = source.brand or matcher.match(text)
+        author = authors.get((item.platform, _author_key(item))) if _author_key(item) else None
+        own = matcher.is_own(brand, item.platform, item.author_handle)
+        m = Mention(
+            source=source.name, platform=item.platform, external_id=item.external_id, brand=brand,
+            author=author, url=item.url, text=text, lang=item.lang, created_at=item.created_at, collected_at=now,
+            conversation_id=item.conversation_id, in_reply_to=item.in_reply_to, is_repost=item.is_repost,
+            is_own=own, raw=item.raw, provenance=provenance(source.name, item.platform, item.url),
+            sentiment=result.sentiment, complaint_probability=result.complaint_probability,
+            is_complaint=result.is_complaint and not own and not item.is_repost, severity=result.severity,
+            analysis={"topics": list(result.topics), "escalation": list(result.escalation),
+                      "reasons": list(result.reasons)},
+        )
+        s.add(m)
+        s.flush()
+        run.stored += 1
+        _route(s, settings, m, item, run, now)
+    state = s.get(SourceState, source.name) or SourceState(source=source.name)
+    state.cursor, state.updated_at = page.cursor, now
+    s.add(state)
+
+
+def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: SourceRun, now: datetime) -> None:
+    """Open, join or answer a case for a stored mention."""
+    if m.is_own:
+        if item.in_reply_to:
+            replied = s.scalars(select(Mention).where(Mention.platform == m.platform,
+                                                      Mention.external_id == item.in_reply_to)).first()
+            if replied is not None and replied.case_id is not None:
+                case = s.get(cases.Case, replied.case_id)
+                if case is not None:
+                    cases.record_brand_reply(s, case, m, now)
+        return
+    if m.is_complaint:
+        run.complaints += 1
+    if m.is_repost or m.brand is None:
+        return
+    case = cases.open_case_for(s, m.author_id, m.brand)
+    if case is not None:
+        cases.attach(s, case, m, settings, now)
+        run.cases_updated += 1
+    elif m.is_complaint:
+        cases.open_case(s, m, settings, now)
+        run.cases_opened += 1
+
+
+def _deduplicate(s: Session, source: str, items: list[Incoming]) -> list[Incoming]:
+    seen: set[str] = set()
+    unique = []
+    for it in items:
+        if it.external_id not in seen:
+            seen.add(it.external_id)
+            unique.append(it)
+    if not unique:
+        return []
+    existing = set(s.scalars(select(Mention.external_id).where(
+        Mention.source == source, Mention.external_id.in_([it.external_id for it in unique]))).all())
+    return [it for it in unique if it.external_id not in existing]
+
+
+def _author_key(item: Incoming) -> str | None:
+    key = item.author_key or (item.author_handle or "").lower()
+    return key or None
+
+
+def _authors(s: Session, items: list[Incoming]) -> dict[tuple[str, str], Author]:
+    """Find or create every author of the page; refresh their name and followers."""
+    keys = {(it.platform, k): it for it in items if (k := _author_key(it))}
+    if not keys:
+        return {}
+    found = {(a.platform, a.key): a for a in s.scalars(select(Author).where(
+        tuple_(Author.platform, Author.key).in_(list(keys)))).all()}
+    for (platform, key), it in keys.items():
+        a = found.get((platform, key))
+        if a is None:
+            a = found[(platform, key)] = Author(platform=platform, key=key, first_seen_at=it.created_at)
+            s.add(a)
+        a.handle = it.author_handle or a.handle
+        a.display_name = it.author_name or a.display_name
+        if it.author_followers is not None:
+            a.followers = it.author_followers
+    s.flush()
+    return found

@@ -1,0 +1,104 @@
+"""What the CLI shows: run summaries, case tables and case details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import func, select
+
+from alerts.cases import OPEN_STATUSES
+from gripewatch.db import Database
+from gripewatch.jobs import RunReport
+from gripewatch.models import Case, CaseEvent, Mention, Outbox
+
+
+def summary_table(db: Database, report: RunReport, title: str = "gripewatch run") -> Table:
+    t = Table(title=title, show_header=True)
+    t.add_column("source")
+    for col in ("new", "dup", "skipped", "complaints", "opened", "updated", "status"):
+        t.add_column(col, justify="right")
+    for r in report.sources:
+        t.add_row(r.source, str(r.stored), str(r.duplicates), str(len(r.skipped)), str(r.complaints),
+                  str(r.cases_opened), str(r.cases_updated), "FAILED" if r.error else "ok")
+    with db.sessions() as s:
+        mentions = s.scalar(select(func.count(Mention.id))) or 0
+        complaints = s.scalar(select(func.count(Mention.id)).where(Mention.is_complaint.is_(True))) or 0
+        n_cases = s.scalar(select(func.count(Case.id))) or 0
+        open_cases = s.scalar(select(func.count(Case.id)).where(Case.status.in_(OPEN_STATUSES))) or 0
+        sent = s.scalar(select(func.count(Outbox.id)).where(Outbox.sent_at.is_not(None))) or 0
+        pending = s.scalar(select(func.count(Outbox.id)).where(Outbox.sent_at.is_(None))) or 0
+    d = report.delivery
+    t.caption = (f"database: {mentions} mentions, {complaints} complaints, {n_cases} cases ({open_cases} open), "
+                 f"{sent} alerts sent, {pending} pending"
+                 + (f" · this run delivered {d.sent}, failed {d.failed}" if d else ""))
+    return t
+
+
+def case_rows(db: Database, status: str, limit: int) -> list[dict[str, Any]]:
+    with db.sessions() as s:
+        q = select(Case).order_by(Case.id.desc()).limit(limit)
+        if status == "open":
+            q = q.where(Case.status.in_(OPEN_STATUSES))
+        elif status != "all":
+            q = q.where(Case.status == status)
+        return [_case_dict(c) for c in s.scalars(q).all()]
+
+
+def _case_dict(c: Case) -> dict[str, Any]:
+    return {
+        "id": c.id, "status": c.status, "priority": c.priority, "severity": c.severity, "brand": c.brand,
+        "author": c.author.handle if c.author else None, "followers": c.author.followers if c.author else None,
+        "assignee": c.assignee, "mentions": c.mention_count, "opened_at": c.opened_at.isoformat(),
+        "first_response_at": c.first_response_at.isoformat() if c.first_response_at else None,
+        "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None, "summary": c.summary,
+    }
+
+
+def cases_table(rows: list[dict[str, Any]]) -> Table:
+    t = Table(show_header=True)
+    for col in ("#", "status", "priority", "author", "mentions", "opened", "summary"):
+        t.add_column(col, overflow="fold" if col == "summary" else "ellipsis")
+    for r in rows:
+        t.add_row(str(r["id"]), r["status"], r["priority"], f"@{r['author']}" if r["author"] else "-",
+                  str(r["mentions"]), r["opened_at"][:16].replace("T", " "), r["summary"][:100])
+    if not rows:
+        t.caption = "no cases"
+    return t
+
+
+def case_detail(db: Database, case_id: int) -> dict[str, Any] | None:
+    with db.sessions() as s:
+        c = s.get(Case, case_id)
+        if c is None:
+            return None
+        out = _case_dict(c)
+        out["mentions_detail"] = [
+            {"id": m.id, "source": m.source, "external_id": m.external_id, "created_at": m.created_at.isoformat(),
+             "author": m.author.handle if m.author else None, "text": m.text, "url": m.url,
+             "sentiment": m.sentiment, "complaint_probability": m.complaint_probability, "severity": m.severity,
+             **(m.analysis or {})}
+            for m in s.scalars(select(Mention).where(Mention.case_id == c.id).order_by(Mention.created_at)).all()
+        ]
+        out["events"] = [
+            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "detail": e.detail}
+            for e in s.scalars(select(CaseEvent).where(CaseEvent.case_id == c.id).order_by(CaseEvent.id)).all()
+        ]
+        return out
+
+
+def print_case(console: Console, d: dict[str, Any]) -> None:
+    console.print(f"[bold]Case #{d['id']}[/bold] · {d['status']} · priority {d['priority']} · severity {d['severity']}"
+                  f" · {d['brand'] or 'no brand'}")
+    console.print(f"customer: @{d['author']} ({d['followers'] or 0:,} followers) · assignee: {d['assignee'] or '-'}")
+    console.print(f"opened {d['opened_at']} · first response {d['first_response_at'] or '-'}"
+                  f" · resolved {d['resolved_at'] or '-'}")
+    console.print("\n[bold]Mentions[/bold]")
+    for m in d["mentions_detail"]:
+        console.print(f"  {m['created_at'][:16]} @{m['author']}: {m['text']}", markup=False)
+        if m.get("reasons"):
+            console.print(f"      why: {', '.join(m['reasons'])}", markup=False)
+    console.print("\n[bold]Audit trail[/bold]")
+    for e in d["events"]:
+        console.print(f"  {e['at'][:19]} {e['actor']}: {e['kind']} {e['detail'] or ''}", markup=False)

@@ -1,0 +1,1 @@
+"""Small fake servers on 127.0.0.1 that the real clients talk to."""
