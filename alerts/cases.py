@@ -23,25 +23,52 @@ def open_case_for(session: Session, author_id: int | None, brand: str | None) ->
     if author_id is None:
         return None
     return session.scalars(
-        select(Case).where(Case.author_id == author_id, Case.brand == brand, Case.status.in_(OPEN_STATUSES))
-        .order_by(Case.id.desc()).limit(1)
+        select(Case)
+        .where(Case.author_id == author_id, Case.brand == brand, Case.status.in_(OPEN_STATUSES))
+        .order_by(Case.id.desc())
+        .limit(1)
     ).first()
 
 
 def open_case(session: Session, mention: Mention, settings: Settings, now: datetime) -> Case:
     """Open a case for a complaint and queue its alert, in the caller's transaction."""
     priority = _PRIORITY_BY_SEVERITY.get(mention.severity or "low", "normal")
-    case = Case(brand=mention.brand, author_id=mention.author_id, status="new", priority=priority,
-                severity=mention.severity or "low", summary=mention.text[:280], opened_at=now, updated_at=now,
-                mention_count=1)
+    case = Case(
+        brand=mention.brand,
+        author_id=mention.author_id,
+        status="new",
+        priority=priority,
+        severity=mention.severity or "low",
+        summary=mention.text[:280],
+        opened_at=now,
+        updated_at=now,
+        mention_count=1,
+    )
     session.add(case)
     session.flush()
     mention.case_id = case.id
-    session.add(CaseEvent(case_id=case.id, at=now, actor="gripewatch", kind="opened",
-                          detail={"mention_id": mention.id, "priority": priority}))
-    channel = settings.slack.channels.escalations if priority == "critical" or (mention.analysis or {}).get(
-        "escalation") else settings.slack.channels.alerts
-    enqueue(session, f"opened:{mention.source}:{mention.external_id}", "new_case", channel, alert_payload(case, mention), case)
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            actor="gripewatch",
+            kind="opened",
+            detail={"mention_id": mention.id, "priority": priority},
+        )
+    )
+    channel = (
+        settings.slack.channels.escalations
+        if priority == "critical" or (mention.analysis or {}).get("escalation")
+        else settings.slack.channels.alerts
+    )
+    enqueue(
+        session,
+        f"opened:{mention.source}:{mention.external_id}",
+        "new_case",
+        channel,
+        alert_payload(case, mention),
+        case,
+    )
     return case
 
 
@@ -53,10 +80,18 @@ def attach(session: Session, case: Case, mention: Mention, settings: Settings, n
     new_priority = _PRIORITY_BY_SEVERITY.get(mention.severity or "low", "normal")
     if _RANK[new_priority] > _RANK.get(case.priority, 1):
         case.priority = new_priority
-    session.add(CaseEvent(case_id=case.id, at=now, actor="gripewatch", kind="mention_added",
-                          detail={"mention_id": mention.id}))
+    session.add(
+        CaseEvent(case_id=case.id, at=now, actor="gripewatch", kind="mention_added", detail={"mention_id": mention.id})
+    )
     channel = case.slack_channel or settings.slack.channels.alerts
-    enqueue(session, f"update:{mention.source}:{mention.external_id}", "case_update", channel, alert_payload(case, mention), case)
+    enqueue(
+        session,
+        f"update:{mention.source}:{mention.external_id}",
+        "case_update",
+        channel,
+        alert_payload(case, mention),
+        case,
+    )
 
 
 def record_brand_reply(session: Session, case: Case, mention: Mention, now: datetime) -> None:
@@ -64,8 +99,15 @@ def record_brand_reply(session: Session, case: Case, mention: Mention, now: date
     mention.case_id = case.id
     if case.first_response_at is None:
         case.first_response_at = mention.created_at
-        session.add(CaseEvent(case_id=case.id, at=now, actor=mention.author.handle if mention.author else "brand",
-                              kind="first_response", detail={"mention_id": mention.id}))
+        session.add(
+            CaseEvent(
+                case_id=case.id,
+                at=now,
+                actor=mention.author.handle if mention.author else "brand",
+                kind="first_response",
+                detail={"mention_id": mention.id},
+            )
+        )
 
 
 def alert_payload(case: Case, mention: Mention) -> dict[str, Any]:

@@ -34,8 +34,10 @@ def render(alert: Alert) -> Panel:
     body.append(f"{who} on {p.get('platform', '?')}", style="bold")
     if p.get("url"):
         body.append(f"  {p['url']}")
-    body.append(f"\nsentiment {p.get('sentiment', 0):+.2f} · complaint {p.get('complaint_probability', 0):.0%}"
-                f" · severity {p.get('severity', '?')}")
+    body.append(
+        f"\nsentiment {p.get('sentiment', 0):+.2f} · complaint {p.get('complaint_probability', 0):.0%}"
+        f" · severity {p.get('severity', '?')}"
+    )
     for label, key in (("topics", "topics"), ("escalation", "escalation"), ("why", "reasons")):
         if p.get(key):
             body.append(f"\n{label}: {', '.join(p[key])}")

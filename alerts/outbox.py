@@ -27,13 +27,21 @@ from gripewatch.models import Case, Outbox, utcnow
 log = logging.getLogger(__name__)
 
 
-def enqueue(session: Session, key: str, kind: str, channel: str, payload: dict[str, Any],
-            case: Case | None = None) -> Outbox | None:
+def enqueue(
+    session: Session, key: str, kind: str, channel: str, payload: dict[str, Any], case: Case | None = None
+) -> Outbox | None:
     """Add an alert to the outbox unless one with ``key`` exists; return the new row."""
     if session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
         return None
-    row = Outbox(key=key, kind=kind, channel=channel, payload=payload, case_id=case.id if case else None,
-                 created_at=utcnow(), next_attempt_at=utcnow())
+    row = Outbox(
+        key=key,
+        kind=kind,
+        channel=channel,
+        payload=payload,
+        case_id=case.id if case else None,
+        created_at=utcnow(),
+        next_attempt_at=utcnow(),
+    )
     session.add(row)
     return row
 
@@ -46,24 +54,40 @@ class DispatchResult:
     errors: list[str] = field(default_factory=list)
 
 
-def dispatch(sessions: Callable[[], Session], notifier: Notifier, cfg: OutboxConfig,
-             now: Callable[[], datetime] = utcnow, limit: int = 500) -> DispatchResult:
+def dispatch(
+    sessions: Callable[[], Session],
+    notifier: Notifier,
+    cfg: OutboxConfig,
+    now: Callable[[], datetime] = utcnow,
+    limit: int = 500,
+) -> DispatchResult:
     """Deliver every due outbox row, ``limit`` at a time; each outcome is committed on its own."""
     result = DispatchResult()
     blocked: set[int] = set()
     after = 0
     while True:
         with sessions() as s:
-            ids = s.scalars(select(Outbox.id).where(Outbox.sent_at.is_(None), Outbox.dead.is_(False),
-                                                    Outbox.id > after).order_by(Outbox.id).limit(limit)).all()
+            ids = s.scalars(
+                select(Outbox.id)
+                .where(Outbox.sent_at.is_(None), Outbox.dead.is_(False), Outbox.id > after)
+                .order_by(Outbox.id)
+                .limit(limit)
+            ).all()
         if not ids:
             return result
         after = ids[-1]
         _dispatch_rows(sessions, notifier, cfg, now, ids, blocked, result)
 
 
-def _dispatch_rows(sessions: Callable[[], Session], notifier: Notifier, cfg: OutboxConfig,
-                   now: Callable[[], datetime], ids: list[int], blocked: set[int], result: DispatchResult) -> None:
+def _dispatch_rows(
+    sessions: Callable[[], Session],
+    notifier: Notifier,
+    cfg: OutboxConfig,
+    now: Callable[[], datetime],
+    ids: list[int],
+    blocked: set[int],
+    result: DispatchResult,
+) -> None:
     for row_id in ids:
         with sessions() as s, s.begin():
             row = s.get(Outbox, row_id, with_for_update=s.bind.dialect.name == "postgresql")
@@ -83,9 +107,15 @@ def _dispatch_rows(sessions: Callable[[], Session], notifier: Notifier, cfg: Out
             row.last_error = None
             s.flush()
         # The attempt is committed before sending: if we die mid-send the row is "in doubt".
-        alert = Alert(key=row.key, kind=row.kind, channel=_channel(row, case), payload=row.payload,
-                      case_id=row.case_id, thread_ts=case.slack_ts if case and row.kind != "new_case" else None,
-                      in_doubt=in_doubt)
+        alert = Alert(
+            key=row.key,
+            kind=row.kind,
+            channel=_channel(row, case),
+            payload=row.payload,
+            case_id=row.case_id,
+            thread_ts=case.slack_ts if case and row.kind != "new_case" else None,
+            in_doubt=in_doubt,
+        )
         try:
             delivery = notifier.send(alert)
         except NotifyError as e:
@@ -118,8 +148,11 @@ def _failed(sessions: Callable[[], Session], row_id: int, e: NotifyError, cfg: O
         row = s.get(Outbox, row_id)
         assert row is not None
         row.last_error = str(e)[:500]
-        delay = e.retry_after if e.retry_after is not None else min(
-            cfg.backoff_seconds * 2 ** (row.attempts - 1), cfg.max_backoff_seconds)
+        delay = (
+            e.retry_after
+            if e.retry_after is not None
+            else min(cfg.backoff_seconds * 2 ** (row.attempts - 1), cfg.max_backoff_seconds)
+        )
         row.next_attempt_at = at + timedelta(seconds=delay)
         if not e.retryable or row.attempts >= cfg.max_attempts:
             row.dead = True
@@ -130,6 +163,11 @@ def _failed(sessions: Callable[[], Session], row_id: int, e: NotifyError, cfg: O
 
 def backlog(session: Session) -> tuple[int, datetime | None]:
     """Undelivered rows and the oldest one's creation time."""
-    rows = session.execute(select(Outbox.created_at).where(Outbox.sent_at.is_(None), Outbox.dead.is_(False))
-                           .order_by(Outbox.id)).scalars().all()
+    rows = (
+        session.execute(
+            select(Outbox.created_at).where(Outbox.sent_at.is_(None), Outbox.dead.is_(False)).order_by(Outbox.id)
+        )
+        .scalars()
+        .all()
+    )
     return len(rows), (rows[0] if rows else None)

@@ -18,8 +18,18 @@ from alerts.notify import Alert, Delivery
 from gripewatch.errors import NotifyError
 
 EVENT_TYPE = "gripewatch_alert"
-_PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth", "account_inactive",
-              "token_revoked", "missing_scope", "invalid_blocks", "msg_too_long", "no_text"}
+_PERMANENT = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "missing_scope",
+    "invalid_blocks",
+    "msg_too_long",
+    "no_text",
+}
 
 
 class SlackNotifier:
@@ -88,8 +98,12 @@ def fallback_text(alert: Alert) -> str:
 def blocks(alert: Alert) -> list[dict[str, Any]]:
     p = alert.payload
     if alert.kind == "ops":
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": f":warning: *{p.get('title', 'gripewatch')}*\n"
-                                                                       f"{p.get('text', '')}"}}]
+        return [
+            {
+                "type": "section",
+                "text": {"type": "mrkdwn", "text": f":warning: *{p.get('title', 'gripewatch')}*\n{p.get('text', '')}"},
+            }
+        ]
     author = p.get("author") or {}
     who = f"*@{author.get('handle', '?')}*"
     if author.get("name"):
@@ -98,12 +112,20 @@ def blocks(alert: Alert) -> list[dict[str, Any]]:
         who += f" · {author['followers']:,} followers"
     quote = "\n".join("> " + line for line in _esc(p.get("text", "")[:2800]).splitlines() or [""])
     link = f"<{p['url']}|view post>" if p.get("url") else ""
-    head = (f"*New case #{alert.case_id}* · priority *{p.get('priority', 'normal')}* · {p.get('brand') or ''}"
-            if alert.kind == "new_case" else f"*Case #{alert.case_id}*: the customer wrote again")
-    facts = (f"sentiment {p.get('sentiment', 0):+.2f} · complaint {p.get('complaint_probability', 0):.0%}"
-             f" · severity {p.get('severity', '?')}")
-    extra = [f"{label}: {', '.join(p[key])}" for label, key in
-             (("Topics", "topics"), ("Escalation", "escalation"), ("Why", "reasons")) if p.get(key)]
+    head = (
+        f"*New case #{alert.case_id}* · priority *{p.get('priority', 'normal')}* · {p.get('brand') or ''}"
+        if alert.kind == "new_case"
+        else f"*Case #{alert.case_id}*: the customer wrote again"
+    )
+    facts = (
+        f"sentiment {p.get('sentiment', 0):+.2f} · complaint {p.get('complaint_probability', 0):.0%}"
+        f" · severity {p.get('severity', '?')}"
+    )
+    extra = [
+        f"{label}: {', '.join(p[key])}"
+        for label, key in (("Topics", "topics"), ("Escalation", "escalation"), ("Why", "reasons"))
+        if p.get(key)
+    ]
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": head}},
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{quote}\n{who} on {p.get('platform', '?')} {link}"}},

@@ -23,7 +23,16 @@ from gripewatch.errors import SourceError
 csv.field_size_limit(sys.maxsize)
 
 DEFAULT_FIELDS = {"id": "id", "text": "text", "author": "author", "created_at": "created_at", "url": "url"}
-OPTIONAL_FIELDS = ("platform", "author_id", "author_name", "followers", "lang", "conversation_id", "in_reply_to", "is_repost")
+OPTIONAL_FIELDS = (
+    "platform",
+    "author_id",
+    "author_name",
+    "followers",
+    "lang",
+    "conversation_id",
+    "in_reply_to",
+    "is_repost",
+)
 
 
 class ReplayOptions(Options):
@@ -44,8 +53,9 @@ class ReplayOptions(Options):
     def _known_fields(cls, v: dict[str, str]) -> dict[str, str]:
         unknown = set(v) - set(DEFAULT_FIELDS) - set(OPTIONAL_FIELDS)
         if unknown:
-            raise ValueError(f"unknown field {sorted(unknown)[0]!r}; known: "
-                             f"{', '.join([*DEFAULT_FIELDS, *OPTIONAL_FIELDS])}")
+            raise ValueError(
+                f"unknown field {sorted(unknown)[0]!r}; known: {', '.join([*DEFAULT_FIELDS, *OPTIONAL_FIELDS])}"
+            )
         return v
 
 

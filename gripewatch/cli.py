@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from gripewatch import __version__
 from gripewatch.config import ENV_CONFIG, Settings, load_settings, settings_from_dict
@@ -52,9 +51,15 @@ def translate_errors(fn: F) -> F:
 def config_option(fn: F) -> F:
     """``--config PATH`` (default ./config.yaml or $GRIPEWATCH_CONFIG) and ``-v``."""
     fn = click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")(fn)
-    return click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                        envvar=ENV_CONFIG, show_envvar=True,
-                        help="Config file [default: ./config.yaml].")(fn)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        envvar=ENV_CONFIG,
+        show_envvar=True,
+        help="Config file [default: ./config.yaml].",
+    )(fn)
 
 
 def setup(config_path: str | None, verbose: int = 0) -> Settings:
@@ -91,8 +96,13 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
-              help="Keep the demo database here [default: a new temporary folder].")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep the demo database here [default: a new temporary folder].",
+)
 @click.option("--quiet", is_flag=True, help="Print only the summary, not every alert.")
 @translate_errors
 def demo(directory: str | None, quiet: bool) -> None:
@@ -132,8 +142,13 @@ def demo_settings(db_file: Path) -> Settings:
 @cli.command("run-once")
 @config_option
 @click.option("--source", "sources", multiple=True, help="Only this source (repeatable).")
-@click.option("--wait", type=float, default=30.0, show_default=True,
-              help="Seconds to wait for a source another process is working on, before skipping it.")
+@click.option(
+    "--wait",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for a source another process is working on, before skipping it.",
+)
 @translate_errors
 def run_once_cmd(config_path: str | None, verbose: int, sources: tuple[str, ...], wait: float) -> None:
     """One pass over every enabled source, then deliver pending alerts (cron mode).
@@ -165,15 +180,21 @@ def run_once_cmd(config_path: str | None, verbose: int, sources: tuple[str, ...]
 
 
 @cli.command()
-@click.option("--input", "input_path", required=True, type=click.Path(dir_okay=False),
-              help="CSV or JSON-lines file (by extension: .csv/.tsv, else JSON lines).")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="CSV or JSON-lines file (by extension: .csv/.tsv, else JSON lines).",
+)
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--id-column", default="id", show_default=True)
 @click.option("--output", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
 @config_option
 @translate_errors
-def score(input_path: str, text_column: str, id_column: str, output: str | None, config_path: str | None,
-          verbose: int) -> None:
+def score(
+    input_path: str, text_column: str, id_column: str, output: str | None, config_path: str | None, verbose: int
+) -> None:
     """Score a file of texts without touching the database.
 
     Writes one JSON line per input row, in input order: id, sentiment (VADER
@@ -210,9 +231,12 @@ def cases() -> None:
 
 
 @cases.command("list")
-@click.option("--status", default="open", show_default=True,
-              help="open (every unresolved status), all, or one status: new, acknowledged, waiting, "
-                   "escalated, resolved, closed.")
+@click.option(
+    "--status",
+    default="open",
+    show_default=True,
+    help="open (every unresolved status), all, or one status: new, acknowledged, waiting, escalated, resolved, closed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
 @click.option("--limit", type=int, default=200, show_default=True)
 @config_option
@@ -277,7 +301,9 @@ def db_upgrade(config_path: str | None, verbose: int) -> None:
     engine = make_engine(settings.database.url)
     before, after = upgrade(engine)
     where = safe_url(settings.database.url)
-    click.echo(f"{where}: already at {after}" if before == after else f"{where}: upgraded {before or 'empty'} → {after}")
+    click.echo(
+        f"{where}: already at {after}" if before == after else f"{where}: upgraded {before or 'empty'} → {after}"
+    )
 
 
 @cli.group("config")

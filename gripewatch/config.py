@@ -167,8 +167,8 @@ def _resolve_relative(data: dict[str, Any], base: Path) -> dict[str, Any]:
     if isinstance(db, dict) and isinstance(db.get("url"), str):
         url = db["url"]
         prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith("sqlite:////") and url[len(prefix):] not in ("", ":memory:"):
-            rel = url[len(prefix):]
+        if url.startswith(prefix) and not url.startswith("sqlite:////") and url[len(prefix) :] not in ("", ":memory:"):
+            rel = url[len(prefix) :]
             if not Path(rel).is_absolute():
                 db = {**db, "url": prefix + str(base / rel)}
                 data = {**data, "database": db}
@@ -182,9 +182,12 @@ def _split_sources(data: dict[str, Any]) -> dict[str, Any]:
         return data
     base_keys = set(SourceConfig.model_fields) - {"options"}
     split = [
-        {**{k: v for k, v in s.items() if k in base_keys},
-         "options": {k: v for k, v in s.items() if k not in base_keys}}
-        if isinstance(s, dict) else s
+        {
+            **{k: v for k, v in s.items() if k in base_keys},
+            "options": {k: v for k, v in s.items() if k not in base_keys},
+        }
+        if isinstance(s, dict)
+        else s
         for s in sources
     ]
     return {**data, "sources": split}
@@ -239,8 +242,9 @@ def _validate_parts(
             raise ConfigError(f"{path}: {where}.brand: no brand named {src.brand!r} in brands")
         cls = REGISTRY.get(src.type)
         if cls is None:
-            raise ConfigError(f"{path}: {where}.type: unknown source type {src.type!r} "
-                              f"(known: {', '.join(sorted(REGISTRY))})")
+            raise ConfigError(
+                f"{path}: {where}.type: unknown source type {src.type!r} (known: {', '.join(sorted(REGISTRY))})"
+            )
         try:
             options = cls.Options.model_validate(src.options or {}, context={"base": base})
         except ValidationError as e:

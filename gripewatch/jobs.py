@@ -42,30 +42,39 @@ class RunReport:
         return [r for r in self.sources if r.error]
 
 
-def collect_source(db: Database, settings: Settings, name: str, holder: str, wait: float = 0.0,
-                   now: Callable[[], datetime] = utcnow) -> SourceRun:
+def collect_source(
+    db: Database, settings: Settings, name: str, holder: str, wait: float = 0.0, now: Callable[[], datetime] = utcnow
+) -> SourceRun:
     """Run one source under its lease (renewed after every page)."""
     source = next(s for s in settings.sources if s.name == name)
     ttl = settings.pipeline.lease_seconds
     lease = f"source:{name}"
     with leases.held(db.engine, lease, holder, ttl, wait):
         try:
-            return run_source(db, settings, source, now=now,
-                              on_page=lambda _run: leases.acquire(db.engine, lease, holder, ttl))
+            return run_source(
+                db, settings, source, now=now, on_page=lambda _run: leases.acquire(db.engine, lease, holder, ttl)
+            )
         except Exception as e:  # a bug or an unexpected library error in one source must not stop the rest
             log.exception("source %s crashed", name)
             return SourceRun(name, error=f"unexpected {e.__class__.__name__}: {str(e)[:300]}")
 
 
-def deliver(db: Database, settings: Settings, notifier: Notifier, holder: str, wait: float = 0.0,
-            now: Callable[[], datetime] = utcnow) -> DispatchResult:
+def deliver(
+    db: Database,
+    settings: Settings,
+    notifier: Notifier,
+    holder: str,
+    wait: float = 0.0,
+    now: Callable[[], datetime] = utcnow,
+) -> DispatchResult:
     """Dispatch the outbox under its lease."""
     with leases.held(db.engine, "outbox", holder, settings.pipeline.lease_seconds, wait):
         return dispatch(db.sessions, notifier, settings.outbox, now=now)
 
 
-def run_once(db: Database, settings: Settings, notifier: Notifier, wait: float = 0.0,
-             only: list[str] | None = None) -> RunReport:
+def run_once(
+    db: Database, settings: Settings, notifier: Notifier, wait: float = 0.0, only: list[str] | None = None
+) -> RunReport:
     """One pass over every enabled source, then deliver the outbox."""
     holder = leases.holder_id()
     report = RunReport()

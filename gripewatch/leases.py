@@ -32,14 +32,18 @@ def acquire(engine: Engine, name: str, holder: str, ttl: float, now: Callable[[]
     t = now()
     until = t + timedelta(seconds=ttl)
     with engine.begin() as conn:
-        res = conn.execute(update(Lease).where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < t))
-                           .values(holder=holder, expires_at=until))
+        res = conn.execute(
+            update(Lease)
+            .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < t))
+            .values(holder=holder, expires_at=until)
+        )
         if res.rowcount == 1:
             return True
         current = conn.execute(select(Lease.holder).where(Lease.name == name)).scalar()
         if current is not None and _dead_local(current):
-            res = conn.execute(update(Lease).where(Lease.name == name, Lease.holder == current)
-                               .values(holder=holder, expires_at=until))
+            res = conn.execute(
+                update(Lease).where(Lease.name == name, Lease.holder == current).values(holder=holder, expires_at=until)
+            )
             if res.rowcount == 1:
                 return True
     try:

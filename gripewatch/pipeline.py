@@ -48,8 +48,14 @@ def build_collector(source: SourceConfig, settings: Settings):  # type: ignore[n
     return REGISTRY[source.type](source, settings.brands)
 
 
-def run_source(db: Database, settings: Settings, source: SourceConfig, collector=None,  # type: ignore[no-untyped-def]
-               now: Callable[[], datetime] = utcnow, on_page: Callable[[SourceRun], None] | None = None) -> SourceRun:
+def run_source(
+    db: Database,
+    settings: Settings,
+    source: SourceConfig,
+    collector=None,  # type: ignore[no-untyped-def]
+    now: Callable[[], datetime] = utcnow,
+    on_page: Callable[[SourceRun], None] | None = None,
+) -> SourceRun:
     """Collect and store every new page of ``source``; record its health either way."""
     run = SourceRun(source.name)
     collector = collector or build_collector(source, settings)
@@ -78,8 +84,15 @@ def run_source(db: Database, settings: Settings, source: SourceConfig, collector
     return run
 
 
-def store_page(s: Session, settings: Settings, source: SourceConfig, page: Page, matcher: BrandMatcher,
-               run: SourceRun, now: datetime) -> None:
+def store_page(
+    s: Session,
+    settings: Settings,
+    source: SourceConfig,
+    page: Page,
+    matcher: BrandMatcher,
+    run: SourceRun,
+    now: datetime,
+) -> None:
     """Store one page, its analysis, cases, alerts and the cursor — in the caller's transaction."""
     run.fetched += len(page.mentions)
     run.skipped.extend(page.skipped)
@@ -93,14 +106,31 @@ def store_page(s: Session, settings: Settings, source: SourceConfig, page: Page,
         author = authors.get((item.platform, _author_key(item))) if _author_key(item) else None
         own = matcher.is_own(brand, item.platform, item.author_handle)
         m = Mention(
-            source=source.name, platform=item.platform, external_id=item.external_id, brand=brand,
-            author=author, url=item.url, text=text, lang=item.lang, created_at=item.created_at, collected_at=now,
-            conversation_id=item.conversation_id, in_reply_to=item.in_reply_to, is_repost=item.is_repost,
-            is_own=own, raw=item.raw, provenance=provenance(source.name, item.platform, item.url),
-            sentiment=result.sentiment, complaint_probability=result.complaint_probability,
-            is_complaint=result.is_complaint and not own and not item.is_repost, severity=result.severity,
-            analysis={"topics": list(result.topics), "escalation": list(result.escalation),
-                      "reasons": list(result.reasons)},
+            source=source.name,
+            platform=item.platform,
+            external_id=item.external_id,
+            brand=brand,
+            author=author,
+            url=item.url,
+            text=text,
+            lang=item.lang,
+            created_at=item.created_at,
+            collected_at=now,
+            conversation_id=item.conversation_id,
+            in_reply_to=item.in_reply_to,
+            is_repost=item.is_repost,
+            is_own=own,
+            raw=item.raw,
+            provenance=provenance(source.name, item.platform, item.url),
+            sentiment=result.sentiment,
+            complaint_probability=result.complaint_probability,
+            is_complaint=result.is_complaint and not own and not item.is_repost,
+            severity=result.severity,
+            analysis={
+                "topics": list(result.topics),
+                "escalation": list(result.escalation),
+                "reasons": list(result.reasons),
+            },
         )
         s.add(m)
         s.flush()
@@ -115,8 +145,9 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
     """Open, join or answer a case for a stored mention."""
     if m.is_own:
         if item.in_reply_to:
-            replied = s.scalars(select(Mention).where(Mention.platform == m.platform,
-                                                      Mention.external_id == item.in_reply_to)).first()
+            replied = s.scalars(
+                select(Mention).where(Mention.platform == m.platform, Mention.external_id == item.in_reply_to)
+            ).first()
             if replied is not None and replied.case_id is not None:
                 case = s.get(cases.Case, replied.case_id)
                 if case is not None:
@@ -144,8 +175,13 @@ def _deduplicate(s: Session, source: str, items: list[Incoming]) -> list[Incomin
             unique.append(it)
     if not unique:
         return []
-    existing = set(s.scalars(select(Mention.external_id).where(
-        Mention.source == source, Mention.external_id.in_([it.external_id for it in unique]))).all())
+    existing = set(
+        s.scalars(
+            select(Mention.external_id).where(
+                Mention.source == source, Mention.external_id.in_([it.external_id for it in unique])
+            )
+        ).all()
+    )
     return [it for it in unique if it.external_id not in existing]
 
 
@@ -159,8 +195,10 @@ def _authors(s: Session, items: list[Incoming]) -> dict[tuple[str, str], Author]
     keys = {(it.platform, k): it for it in items if (k := _author_key(it))}
     if not keys:
         return {}
-    found = {(a.platform, a.key): a for a in s.scalars(select(Author).where(
-        tuple_(Author.platform, Author.key).in_(list(keys)))).all()}
+    found = {
+        (a.platform, a.key): a
+        for a in s.scalars(select(Author).where(tuple_(Author.platform, Author.key).in_(list(keys)))).all()
+    }
     for (platform, key), it in keys.items():
         a = found.get((platform, key))
         if a is None:

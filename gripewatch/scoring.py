@@ -14,12 +14,14 @@ from gripewatch.records import read_records
 BATCH = 1_000
 
 
-def score_file(path: Path, text_column: str, id_column: str, settings: AnalysisSettings, out: TextIO) -> tuple[int, int]:
+def score_file(
+    path: Path, text_column: str, id_column: str, settings: AnalysisSettings, out: TextIO
+) -> tuple[int, int]:
     """Score every row of ``path`` into ``out``; return (rows, rows with errors)."""
     rows = errors = 0
     for batch in _batches(read_records(path)):
         good = []
-        for n, rec in batch:
+        for _n, rec in batch:
             if isinstance(rec, ValueError):
                 continue
             text = rec.get(text_column)
@@ -34,7 +36,9 @@ def score_file(path: Path, text_column: str, id_column: str, settings: AnalysisS
     return rows, errors
 
 
-def _line(n: int, rec: dict[str, Any] | ValueError, text_column: str, id_column: str, results: Iterator[Any]) -> dict[str, Any]:
+def _line(
+    n: int, rec: dict[str, Any] | ValueError, text_column: str, id_column: str, results: Iterator[Any]
+) -> dict[str, Any]:
     if isinstance(rec, ValueError):
         return {"id": None, "row": n, "error": str(rec)}
     row_id = rec.get(id_column, n)

@@ -20,8 +20,16 @@ def summary_table(db: Database, report: RunReport, title: str = "gripewatch run"
     for col in ("new", "dup", "skipped", "complaints", "opened", "updated", "status"):
         t.add_column(col, justify="right")
     for r in report.sources:
-        t.add_row(r.source, str(r.stored), str(r.duplicates), str(len(r.skipped)), str(r.complaints),
-                  str(r.cases_opened), str(r.cases_updated), "FAILED" if r.error else "ok")
+        t.add_row(
+            r.source,
+            str(r.stored),
+            str(r.duplicates),
+            str(len(r.skipped)),
+            str(r.complaints),
+            str(r.cases_opened),
+            str(r.cases_updated),
+            "FAILED" if r.error else "ok",
+        )
     with db.sessions() as s:
         mentions = s.scalar(select(func.count(Mention.id))) or 0
         complaints = s.scalar(select(func.count(Mention.id)).where(Mention.is_complaint.is_(True))) or 0
@@ -30,9 +38,10 @@ def summary_table(db: Database, report: RunReport, title: str = "gripewatch run"
         sent = s.scalar(select(func.count(Outbox.id)).where(Outbox.sent_at.is_not(None))) or 0
         pending = s.scalar(select(func.count(Outbox.id)).where(Outbox.sent_at.is_(None))) or 0
     d = report.delivery
-    t.caption = (f"database: {mentions} mentions, {complaints} complaints, {n_cases} cases ({open_cases} open), "
-                 f"{sent} alerts sent, {pending} pending"
-                 + (f" · this run delivered {d.sent}, failed {d.failed}" if d else ""))
+    t.caption = (
+        f"database: {mentions} mentions, {complaints} complaints, {n_cases} cases ({open_cases} open), "
+        f"{sent} alerts sent, {pending} pending" + (f" · this run delivered {d.sent}, failed {d.failed}" if d else "")
+    )
     return t
 
 
@@ -48,11 +57,19 @@ def case_rows(db: Database, status: str, limit: int) -> list[dict[str, Any]]:
 
 def _case_dict(c: Case) -> dict[str, Any]:
     return {
-        "id": c.id, "status": c.status, "priority": c.priority, "severity": c.severity, "brand": c.brand,
-        "author": c.author.handle if c.author else None, "followers": c.author.followers if c.author else None,
-        "assignee": c.assignee, "mentions": c.mention_count, "opened_at": c.opened_at.isoformat(),
+        "id": c.id,
+        "status": c.status,
+        "priority": c.priority,
+        "severity": c.severity,
+        "brand": c.brand,
+        "author": c.author.handle if c.author else None,
+        "followers": c.author.followers if c.author else None,
+        "assignee": c.assignee,
+        "mentions": c.mention_count,
+        "opened_at": c.opened_at.isoformat(),
         "first_response_at": c.first_response_at.isoformat() if c.first_response_at else None,
-        "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None, "summary": c.summary,
+        "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
+        "summary": c.summary,
     }
 
 
@@ -61,8 +78,15 @@ def cases_table(rows: list[dict[str, Any]]) -> Table:
     for col in ("#", "status", "priority", "author", "mentions", "opened", "summary"):
         t.add_column(col, overflow="fold" if col == "summary" else "ellipsis")
     for r in rows:
-        t.add_row(str(r["id"]), r["status"], r["priority"], f"@{r['author']}" if r["author"] else "-",
-                  str(r["mentions"]), r["opened_at"][:16].replace("T", " "), r["summary"][:100])
+        t.add_row(
+            str(r["id"]),
+            r["status"],
+            r["priority"],
+            f"@{r['author']}" if r["author"] else "-",
+            str(r["mentions"]),
+            r["opened_at"][:16].replace("T", " "),
+            r["summary"][:100],
+        )
     if not rows:
         t.caption = "no cases"
     return t
@@ -75,10 +99,19 @@ def case_detail(db: Database, case_id: int) -> dict[str, Any] | None:
             return None
         out = _case_dict(c)
         out["mentions_detail"] = [
-            {"id": m.id, "source": m.source, "external_id": m.external_id, "created_at": m.created_at.isoformat(),
-             "author": m.author.handle if m.author else None, "text": m.text, "url": m.url,
-             "sentiment": m.sentiment, "complaint_probability": m.complaint_probability, "severity": m.severity,
-             **(m.analysis or {})}
+            {
+                "id": m.id,
+                "source": m.source,
+                "external_id": m.external_id,
+                "created_at": m.created_at.isoformat(),
+                "author": m.author.handle if m.author else None,
+                "text": m.text,
+                "url": m.url,
+                "sentiment": m.sentiment,
+                "complaint_probability": m.complaint_probability,
+                "severity": m.severity,
+                **(m.analysis or {}),
+            }
             for m in s.scalars(select(Mention).where(Mention.case_id == c.id).order_by(Mention.created_at)).all()
         ]
         out["events"] = [
@@ -89,11 +122,14 @@ def case_detail(db: Database, case_id: int) -> dict[str, Any] | None:
 
 
 def print_case(console: Console, d: dict[str, Any]) -> None:
-    console.print(f"[bold]Case #{d['id']}[/bold] · {d['status']} · priority {d['priority']} · severity {d['severity']}"
-                  f" · {d['brand'] or 'no brand'}")
+    console.print(
+        f"[bold]Case #{d['id']}[/bold] · {d['status']} · priority {d['priority']} · severity {d['severity']}"
+        f" · {d['brand'] or 'no brand'}"
+    )
     console.print(f"customer: @{d['author']} ({d['followers'] or 0:,} followers) · assignee: {d['assignee'] or '-'}")
-    console.print(f"opened {d['opened_at']} · first response {d['first_response_at'] or '-'}"
-                  f" · resolved {d['resolved_at'] or '-'}")
+    console.print(
+        f"opened {d['opened_at']} · first response {d['first_response_at'] or '-'} · resolved {d['resolved_at'] or '-'}"
+    )
     console.print("\n[bold]Mentions[/bold]")
     for m in d["mentions_detail"]:
         console.print(f"  {m['created_at'][:16]} @{m['author']}: {m['text']}", markup=False)

@@ -78,7 +78,9 @@ def fake_slack() -> Iterator[FakeSlack]:
 BRAND = {"name": "Acme", "keywords": ["acme", "acme cloud"], "handles": {"x": "AcmeHelp"}}
 
 
-def make_settings(tmp_path: Path, db_url: str, records: list[dict[str, Any]] | None = None, **overrides: Any) -> Settings:
+def make_settings(
+    tmp_path: Path, db_url: str, records: list[dict[str, Any]] | None = None, **overrides: Any
+) -> Settings:
     """Settings with one replay source over ``records`` (written to a JSONL file)."""
     import json
 

@@ -36,8 +36,15 @@ def records() -> list[dict]:
             t = f"acme cloud backup {i} done, lovely"
         else:
             t = f"anyone tried acme hub {i}?"
-        out.append({"id": f"c{i}", "text": t, "author": author, "created_at": f"2026-11-10T{10 + i // 3600:02d}:"
-                    f"{i // 60 % 60:02d}:{i % 60:02d}Z", "url": f"https://x.com/{author}/status/{i}"})
+        out.append(
+            {
+                "id": f"c{i}",
+                "text": t,
+                "author": author,
+                "created_at": f"2026-11-10T{10 + i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+                "url": f"https://x.com/{author}/status/{i}",
+            }
+        )
     return out
 
 
@@ -48,28 +55,42 @@ def setup_run(tmp_path: Path, name: str, fake: FakeSlack, recs: list[dict]) -> t
     folder.mkdir()
     (folder / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     url = f"sqlite:///{folder / 'g.db'}"
-    cfg = write_config(folder, {
-        "database": {"url": url},
-        "brands": [{"name": "Acme", "keywords": ["acme"], "handles": {"x": "AcmeHelp"}}],
-        "sources": [{"name": "replay", "type": "replay", "path": "m.jsonl", "page_size": 25}],
-        "slack": {"mode": "api", "token": "${GW_CRASH_TOKEN}", "base_url": fake.base_url,
-                  "channels": {"alerts": f"#{name}", "escalations": f"#{name}-esc"}},
-    })
+    cfg = write_config(
+        folder,
+        {
+            "database": {"url": url},
+            "brands": [{"name": "Acme", "keywords": ["acme"], "handles": {"x": "AcmeHelp"}}],
+            "sources": [{"name": "replay", "type": "replay", "path": "m.jsonl", "page_size": 25}],
+            "slack": {
+                "mode": "api",
+                "token": "${GW_CRASH_TOKEN}",
+                "base_url": fake.base_url,
+                "channels": {"alerts": f"#{name}", "escalations": f"#{name}-esc"},
+            },
+        },
+    )
     return cfg, url
 
 
 def run_cli(cfg: Path) -> subprocess.Popen:
     env = {**os.environ, "GW_CRASH_TOKEN": "xoxb-crash-test"}
-    return subprocess.Popen([sys.executable, "-m", "gripewatch.cli", "run-once", "--config", str(cfg), "--wait", "60"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "gripewatch.cli", "run-once", "--config", str(cfg), "--wait", "60"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def snapshot(url: str) -> dict:
     eng = create_engine(url)
     with eng.connect() as c:
         mentions = sorted(c.execute(text("SELECT external_id, is_complaint, case_id IS NOT NULL FROM mentions")).all())
-        cases = sorted(c.execute(text(
-            "SELECT a.key, c.mention_count, c.status FROM cases c JOIN authors a ON a.id = c.author_id")).all())
+        cases = sorted(
+            c.execute(
+                text("SELECT a.key, c.mention_count, c.status FROM cases c JOIN authors a ON a.id = c.author_id")
+            ).all()
+        )
         outbox = sorted(c.execute(text("SELECT key, kind, sent_at IS NOT NULL, dead FROM outbox")).all())
     eng.dispose()
     return {"mentions": mentions, "cases": cases, "outbox": outbox}
@@ -80,8 +101,15 @@ def progress(url: str) -> int:
     eng = create_engine(url)
     try:
         with eng.connect() as c:
-            return c.execute(text("SELECT (SELECT count(*) FROM mentions) + "
-                                  "(SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL)")).scalar() or 0
+            return (
+                c.execute(
+                    text(
+                        "SELECT (SELECT count(*) FROM mentions) + "
+                        "(SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL)"
+                    )
+                ).scalar()
+                or 0
+            )
     except Exception:
         return 0
     finally:
@@ -89,8 +117,9 @@ def progress(url: str) -> int:
 
 
 def sent_keys(fake: FakeSlack, channel_prefix: str) -> Counter:
-    return Counter(m["metadata"]["event_payload"]["key"] for m in fake.posted()
-                   if m["channel"].startswith(channel_prefix))
+    return Counter(
+        m["metadata"]["event_payload"]["key"] for m in fake.posted() if m["channel"].startswith(channel_prefix)
+    )
 
 
 def test_sigkill_during_ingest_and_alerting_loses_and_duplicates_nothing(tmp_path: Path, fake_slack: FakeSlack) -> None:
@@ -130,5 +159,7 @@ def test_sigkill_during_ingest_and_alerting_loses_and_duplicates_nothing(tmp_pat
     assert set(got_keys) == set(ref_keys) and len(got_keys) > 100
     eng = create_engine(url)
     with eng.connect() as c:
-        assert c.execute(select(text("count(*)")).select_from(text("outbox")).where(text("sent_at IS NULL"))).scalar() == 0
+        assert (
+            c.execute(select(text("count(*)")).select_from(text("outbox")).where(text("sent_at IS NULL"))).scalar() == 0
+        )
     eng.dispose()

@@ -16,14 +16,23 @@ COMPLAINT = "@AcmeHelp my Acme Hub order never arrived, still waiting two weeks 
 
 
 def rec(i: int, text: str, author: str = "sam", **extra: object) -> dict:
-    return {"id": f"t{i}", "text": text, "author": author, "created_at": f"2026-11-10T10:{i % 60:02d}:00Z",
-            "url": f"https://x.com/{author}/status/{i}", **extra}
+    return {
+        "id": f"t{i}",
+        "text": text,
+        "author": author,
+        "created_at": f"2026-11-10T10:{i % 60:02d}:00Z",
+        "url": f"https://x.com/{author}/status/{i}",
+        **extra,
+    }
 
 
 def counts(db: Database) -> tuple[int, int, int]:
     with db.sessions() as s:
-        return (s.scalar(select(func.count(Mention.id))), s.scalar(select(func.count(Case.id))),
-                s.scalar(select(func.count(Outbox.id))))
+        return (
+            s.scalar(select(func.count(Mention.id))),
+            s.scalar(select(func.count(Case.id))),
+            s.scalar(select(func.count(Outbox.id))),
+        )
 
 
 def quiet() -> ConsoleNotifier:
@@ -72,15 +81,22 @@ def test_a_customer_who_writes_again_joins_their_open_case(tmp_path: Path, db: D
         kinds = [o.kind for o in s.scalars(select(Outbox).order_by(Outbox.id))]
         assert kinds == ["new_case", "case_update", "case_update"]
         assert [e.kind for e in s.scalars(select(CaseEvent).order_by(CaseEvent.id))] == [
-            "opened", "mention_added", "mention_added"]
+            "opened",
+            "mention_added",
+            "mention_added",
+        ]
         assert s.scalar(select(func.count(Mention.id)).where(Mention.case_id == case.id)) == 3
 
 
 def test_brand_reply_is_never_a_case_and_records_first_response(tmp_path: Path, db: Database, db_url: str) -> None:
     records = [
         rec(1, COMPLAINT, "dana"),
-        rec(2, "@dana Sorry to hear that! This is not acceptable, please DM us your order number.", "AcmeHelp",
-            in_reply_to="t1"),
+        rec(
+            2,
+            "@dana Sorry to hear that! This is not acceptable, please DM us your order number.",
+            "AcmeHelp",
+            in_reply_to="t1",
+        ),
     ]
     settings = make_settings(tmp_path, db_url, records)
     run_once(db, settings, quiet())
@@ -101,15 +117,23 @@ def test_malformed_rows_are_skipped_and_the_rest_kept(tmp_path: Path, db: Databa
     settings = make_settings(tmp_path, db_url, [])
     path = settings.sources[0].options.path
     good = '{"id": "g1", "text": "acme cloud keeps crashing", "author": "a", "created_at": "2026-11-10T10:00:00Z"}'
-    path.write_text("\n".join([
-        good,
-        "{not json",
-        '{"id": "g2", "author": "b", "created_at": "2026-11-10T10:00:00Z"}',
-        '{"id": "g3", "text": "acme", "author": "b", "created_at": "yesterday-ish"}',
-        '["a list"]',
-        '{"id": "g4", "text": "acme \\u0000 nul \\udc80 and emoji 🔥 ok", "author": "c", "created_at": 1763000000}',
-        '{"id": "g5", "text": "acme Tue Nov 10 date", "author": "c", "created_at": "Tue Nov 10 10:00:00 +0000 2026"}',
-    ]) + "\n", encoding="utf-8")
+    path.write_text(
+        "\n".join(
+            [
+                good,
+                "{not json",
+                '{"id": "g2", "author": "b", "created_at": "2026-11-10T10:00:00Z"}',
+                '{"id": "g3", "text": "acme", "author": "b", "created_at": "yesterday-ish"}',
+                '["a list"]',
+                '{"id": "g4", "text": "acme \\u0000 nul \\udc80 and emoji 🔥 ok", "author": "c", '
+                '"created_at": 1763000000}',
+                '{"id": "g5", "text": "acme Tue Nov 10 date", "author": "c", '
+                '"created_at": "Tue Nov 10 10:00:00 +0000 2026"}',
+            ]
+        )
+        + "\n",
+        encoding="utf-8",
+    )
     report = run_once(db, settings, quiet())
     run = report.sources[0]
     assert run.stored == 3 and len(run.skipped) == 4
@@ -141,10 +165,15 @@ def test_mentions_keep_raw_payload_and_provenance(tmp_path: Path, db: Database, 
 
 def test_a_failing_source_does_not_stop_the_others(tmp_path: Path, db: Database, db_url: str) -> None:
     make_settings(tmp_path, db_url, [rec(1, COMPLAINT)])
-    settings = make_settings(tmp_path, db_url, None, sources=[
-        {"name": "gone", "type": "replay", "path": str(tmp_path / "nope.jsonl")},
-        {"name": "replay", "type": "replay", "path": str(tmp_path / "mentions.jsonl")},
-    ])
+    settings = make_settings(
+        tmp_path,
+        db_url,
+        None,
+        sources=[
+            {"name": "gone", "type": "replay", "path": str(tmp_path / "nope.jsonl")},
+            {"name": "replay", "type": "replay", "path": str(tmp_path / "mentions.jsonl")},
+        ],
+    )
     report = run_once(db, settings, quiet())
     assert [r.source for r in report.failed] == ["gone"]
     assert "cannot open" in (report.failed[0].error or "")

@@ -69,7 +69,9 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
     try:
         engine = create_engine(u, **kwargs)
     except (NoSuchModuleError, ImportError) as e:
-        raise StorageError(f"no driver for {safe_url(url)}: {e} (for PostgreSQL: pip install 'gripewatch[postgres]')") from None
+        raise StorageError(
+            f"no driver for {safe_url(url)}: {e} (for PostgreSQL: pip install 'gripewatch[postgres]')"
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -69,7 +69,9 @@ class FakeSlack:
         self.server.shutdown()
         self.server.server_close()
 
-    def fail_next(self, status: int, error: str | None = None, retry_after: float | None = None, times: int = 1) -> None:
+    def fail_next(
+        self, status: int, error: str | None = None, retry_after: float | None = None, times: int = 1
+    ) -> None:
         self.failures.extend([(status, error, retry_after)] * times)
 
     def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
@@ -84,16 +86,25 @@ class FakeSlack:
             if self.failures:
                 status, error, retry_after = self.failures.pop(0)
                 headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}
-                return status, {"ok": False, "error": error or ("ratelimited" if status == 429 else "fatal_error")}, headers
+                return (
+                    status,
+                    {"ok": False, "error": error or ("ratelimited" if status == 429 else "fatal_error")},
+                    headers,
+                )
             if not auth.startswith("Bearer xoxb-"):
                 return 200, {"ok": False, "error": "not_authed"}, {}
             if method == "auth.test":
                 return 200, {"ok": True, "user_id": "UBOT", "team_id": "T1", "bot_id": "B1"}, {}
             if method == "chat.postMessage":
                 ts = f"{1700000000 + next(self._ts)}.000100"
-                msg = {"ts": ts, "channel": args.get("channel"), "text": args.get("text"),
-                       "blocks": args.get("blocks"), "thread_ts": args.get("thread_ts"),
-                       "metadata": args.get("metadata")}
+                msg = {
+                    "ts": ts,
+                    "channel": args.get("channel"),
+                    "text": args.get("text"),
+                    "blocks": args.get("blocks"),
+                    "thread_ts": args.get("thread_ts"),
+                    "metadata": args.get("metadata"),
+                }
                 self.messages.setdefault(args["channel"], []).append(msg)
                 return 200, {"ok": True, "channel": args["channel"], "ts": ts, "message": msg}, {}
             if method == "chat.update":
