@@ -22,6 +22,7 @@ class FakeSlack:
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.failures: list[tuple[int, str | None, float | None]] = []
+        self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"content": bytes, "channel": ..., ...}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
@@ -32,7 +33,15 @@ class FakeSlack:
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode()
+                raw = self.rfile.read(length)
+                if self.path.startswith("/upload/"):
+                    fake.uploads.setdefault(self.path.rsplit("/", 1)[-1], {})["content"] = raw
+                    self.send_response(200)
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                    return
+                body = raw.decode()
                 ctype = self.headers.get("Content-Type", "")
                 if "json" in ctype:
                     args = json.loads(body or "{}")
@@ -120,6 +129,18 @@ class FakeSlack:
                 else:
                     msgs = [m for m in msgs if not m.get("thread_ts")]
                 return 200, {"ok": True, "messages": list(reversed(msgs)), "has_more": False}, {}
+            if method == "files.getUploadURLExternal":
+                file_id = f"F{next(self._ts)}"
+                self.uploads[file_id] = {"filename": args.get("filename"), "length": args.get("length")}
+                port = self.server.server_address[1]
+                return 200, {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{port}/upload/{file_id}"}, {}
+            if method == "files.completeUploadExternal":
+                files = args.get("files")
+                files = json.loads(files) if isinstance(files, str) else files or []
+                for f in files:
+                    self.uploads.setdefault(f["id"], {}).update(
+                        title=f.get("title"), channel=args.get("channel_id"), comment=args.get("initial_comment"))
+                return 200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}, {}
             if method == "conversations.info":
                 ch = self.channels.get(args.get("channel", ""))
                 if ch is None:
