@@ -80,7 +80,11 @@ def open_db(settings: Settings):  # type: ignore[no-untyped-def]
     from gripewatch.db import open_database
 
     d = settings.database
-    return open_database(d.url, d.pool_size, d.max_overflow)
+    db = open_database(d.url, d.pool_size, d.max_overflow)
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(db.dispose)
+    return db
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -299,7 +303,10 @@ def db_upgrade(config_path: str | None, verbose: int) -> None:
 
     settings = setup(config_path, verbose)
     engine = make_engine(settings.database.url)
-    before, after = upgrade(engine)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
     where = safe_url(settings.database.url)
     click.echo(
         f"{where}: already at {after}" if before == after else f"{where}: upgraded {before or 'empty'} → {after}"

@@ -76,7 +76,7 @@ def _case_dict(c: Case) -> dict[str, Any]:
 def cases_table(rows: list[dict[str, Any]]) -> Table:
     t = Table(show_header=True)
     for col in ("#", "status", "priority", "author", "mentions", "opened", "summary"):
-        t.add_column(col, overflow="fold" if col == "summary" else "ellipsis")
+        t.add_column(col, overflow="fold", no_wrap=col in ("#", "author"))
     for r in rows:
         t.add_row(
             str(r["id"]),
