@@ -53,7 +53,7 @@ CUE_LABELS = {
     "cue_thanks": "thanks/praise",
     "cue_exclaim": "exclamation",
     "shouting": "capitals",
-    "length": "length",
+    "length": "text length",
 }
 
 
@@ -81,9 +81,11 @@ class ComplaintModel:
             if v is not None:
                 z += v
                 contrib.append((k, v))
-        d = (np.asarray(dense_vec, dtype=np.float64) - self.dense_mean) / self.dense_std * self.dense_coef
+        raw = np.asarray(dense_vec, dtype=np.float64)
+        d = (raw - self.dense_mean) / self.dense_std * self.dense_coef
         z += float(d.sum())
-        contrib.extend(zip(DENSE_NAMES, d.tolist(), strict=True))
+        # a cue that is absent is not a reason ("negation -0.3" on a text without negation)
+        contrib.extend((n, v) for n, v, r in zip(DENSE_NAMES, d.tolist(), raw.tolist(), strict=True) if r != 0)
         return z, contrib
 
     def calibrate(self, z: float) -> float:

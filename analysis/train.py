@@ -32,7 +32,7 @@ from analysis.metrics import best_threshold, report
 from analysis.sentiment import polarity
 
 #: Default training parameters (recorded in the artifact).
-PARAMS = {"C": 0.3, "nb_alpha": 1.0, "min_df": 2, "inner_folds": 5, "seed": 0}
+PARAMS = {"C": 0.3, "nb_alpha": 1.0, "min_df": 2, "inner_folds": 5, "seed": 0, "threshold_rule": "balanced"}
 _THRESHOLDS = np.round(np.linspace(0.2, 0.8, 61), 3)
 _VADER_THRESHOLDS = np.round(np.linspace(-0.9, 0.9, 73), 3)
 
@@ -125,7 +125,10 @@ def fit_calibrated(f: Featurised, idx: np.ndarray, params: dict) -> dict[str, np
         oof[te] = decision(fit_linear(f, idx[tr], params), f, idx[te])
     platt = LogisticRegression(C=1e4, solver="lbfgs").fit(oof[:, None], f.y[idx])
     a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-    threshold = best_threshold(f.y[idx], _sigmoid(a * oof + b), _THRESHOLDS)
+    if params["threshold_rule"] == "balanced":  # where the class-balanced raw score crosses 0
+        threshold = round(float(_sigmoid(np.array(b))), 3)
+    else:  # best macro-F1 on the inner out-of-fold probabilities
+        threshold = best_threshold(f.y[idx], _sigmoid(a * oof + b), _THRESHOLDS)
     arrays = fit_linear(f, idx, params)
     arrays["scalars"] = np.array([float(arrays.pop("bias")), a, b, threshold])
     return arrays
