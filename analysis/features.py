@@ -39,10 +39,16 @@ _CUES: dict[str, re.Pattern[str]] = {
     "first_person": re.compile(r"\b(?:i|my|me|i'm|i've|mine|we|our)\b"),
     "question": re.compile(r"\?"),
     "why_how": re.compile(r"\b(?:why|how come|what's going on|where is|where's)\b"),
-    "demand": re.compile(r"\b(?:sort (?:it|this) out|fix (?:it|this)|please (?:fix|help|sort)|need(?:s)? to|should)\b"),
-    "time": re.compile(r"\b(?:today|yesterday|tonight|this morning|last (?:week|night|month)|since|ago|now)\b"),
-    "extreme": re.compile(r"\b(?:worst|terrible|awful|horrible|ridiculous|disgust\w*|joke|useless|unacceptable|"
-                          r"appalling|shocking|pathetic|rubbish|crap)\b"),
+    "demand": re.compile(
+        r"\b(?:sort (?:it|this) out|fix (?:it|this)|please (?:fix|help|sort)|need(?:s)? to|should)\b"
+    ),
+    "time": re.compile(
+        r"\b(?:today|yesterday|tonight|this morning|last (?:week|night|month)|since|ago|now)\b"
+    ),
+    "extreme": re.compile(
+        r"\b(?:worst|terrible|awful|horrible|ridiculous|disgust\w*|joke|useless|unacceptable|"
+        r"appalling|shocking|pathetic|rubbish|crap)\b"
+    ),
     "thanks": re.compile(r"\b(?:thanks?|thank you|thx|cheers|love|great|awesome|amazing)\b"),
     "exclaim": re.compile(r"!"),
 }

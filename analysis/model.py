@@ -71,7 +71,9 @@ class ComplaintModel:
     threshold: float
     meta: dict = field(default_factory=dict)
 
-    def decision(self, keys: Sequence[str], dense_vec: Sequence[float]) -> tuple[float, list[tuple[str, float]]]:
+    def decision(
+        self, keys: Sequence[str], dense_vec: Sequence[float]
+    ) -> tuple[float, list[tuple[str, float]]]:
         """Raw score ``z`` and each feature's contribution (name, value) for one text."""
         w = self.weights
         contrib: list[tuple[str, float]] = []
@@ -85,7 +87,8 @@ class ComplaintModel:
         d = (raw - self.dense_mean) / self.dense_std * self.dense_coef
         z += float(d.sum())
         # a cue that is absent is not a reason ("negation -0.3" on a text without negation)
-        contrib.extend((n, v) for n, v, r in zip(DENSE_NAMES, d.tolist(), raw.tolist(), strict=True) if r != 0)
+        rows = zip(DENSE_NAMES, d.tolist(), raw.tolist(), strict=True)
+        contrib.extend((n, v) for n, v, r in rows if r != 0)
         return z, contrib
 
     def calibrate(self, z: float) -> float:

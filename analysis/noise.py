@@ -35,7 +35,7 @@ def is_retweet(text: str) -> bool:
 
 
 def is_link_only(text: str) -> bool:
-    """True when, without links, handles and hashtags, fewer than three words remain (and a link was there)."""
+    """True when, without links, handles and hashtags, fewer than three words remain."""
     if not _URL.search(text):
         return False
     rest = _HASHTAG.sub(" ", _HANDLE.sub(" ", _URL.sub(" ", text)))

@@ -29,7 +29,8 @@ LEGAL = (
     r"\blegal action\b|\bsmall claims\b|\bclass action\b|\btake (?:you|them|this|it) to court\b",
     r"\b(?:sue|suing)\s+(?:you|u|them|the company|for (?:damages|negligence|breach))\b",
     r"\b(?:going to|gonna|will|i'll|i will|am)\s+(?:be\s+)?(?:sue|suing)\b",
-    r"\b(?:report(?:ing|ed)? (?:you|this|them) to|complain(?:t|ing)? to) (?:the )?(?:regulator|authorities)\b",
+    r"\b(?:report(?:ing|ed)? (?:you|this|them) to|complain(?:t|ing)? to) (?:the )?"
+    r"(?:regulator|authorities)\b",
 )
 REGULATORS = (
     "FTC", "CFPB", "Ofcom", "Ofgem", "Ofwat", "BBB", "Better Business Bureau", "ombudsman",
@@ -107,12 +108,15 @@ def escalations(text: str, rules: Sequence[tuple[str, re.Pattern[str] | None]], 
         m = pat.search(text)
         if m:
             found[trigger] = f'{TRIGGER_REASONS.get(trigger, trigger)}: "{m.group(0).strip()}"'
-    if prior_contacts and repeat_contact_min and prior_contacts >= repeat_contact_min and "repeat_contact" not in found:
+    known_repeat = bool(prior_contacts and repeat_contact_min and prior_contacts >= repeat_contact_min)
+    if known_repeat and "repeat_contact" not in found:
         found["repeat_contact"] = f"repeated contact: {prior_contacts} earlier contact(s)"
     return list(found.items())
 
 
-def severity(probability: float, is_complaint: bool, sentiment: float, triggers: Iterable[str]) -> tuple[str, str]:
+def severity(
+    probability: float, is_complaint: bool, sentiment: float, triggers: Iterable[str]
+) -> tuple[str, str]:
     """Severity and the reason for it.
 
     critical: safety or legal trigger on a complaint, or three or more triggers;

@@ -18,8 +18,9 @@ class AnalysisSettings:
 
     ``complaint_threshold`` ``None`` means the threshold recorded in the model
     artifact. ``rule_complaints``: escalation triggers that make a non-negative
-    (VADER compound < 0.05) text a complaint even when the model scores it
-    below the threshold (the model learnt from tweets addressed to brands). Pattern lists are case-insensitive regular expressions; regulator,
+    (VADER compound < 0.5) text a complaint even when the model scores it
+    below the threshold (the model learnt from tweets addressed to brands).
+    Pattern lists are case-insensitive regular expressions; regulator,
     third-party and competitor names are plain names matched as whole words.
     """
 
@@ -42,7 +43,10 @@ class AnalysisSettings:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object] | None) -> AnalysisSettings:
-        """Build from the ``analysis:`` config mapping (lists become tuples). Unknown keys raise ``ValueError``."""
+        """Build from the ``analysis:`` config mapping (lists become tuples).
+
+        Unknown keys raise ``ValueError``.
+        """
         data = dict(data or {})
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -105,7 +109,7 @@ def _nth(seq: Sequence[object] | None, i: int, default: object) -> object:
 def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = None, *,
                   prior_contacts: Sequence[int | None] | None = None,
                   own_post: Sequence[bool] | None = None) -> list[Analysis]:
-    """Analyse ``texts`` (any objects; normalised here) and return one result each, in order. Never raises on text.
+    """Analyse ``texts`` (any objects; normalised here); one result each, in order. Never raises on text.
 
     ``prior_contacts[i]``: how many earlier contacts the pipeline knows for the
     author of text i (at ``settings.repeat_contact_min`` or more it is a repeated
@@ -130,12 +134,12 @@ def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = N
         elif kind is not None:
             p = min(p, settings.noise_probability_cap)
         is_c = kind is None and p >= threshold
-        trig = rules.escalations(text, patterns, is_c, int(_nth(prior_contacts, i, 0)), settings.repeat_contact_min)
+        prior = int(_nth(prior_contacts, i, 0))
+        trig = rules.escalations(text, patterns, is_c, prior, settings.repeat_contact_min)
         by_rule = [t for t, _ in trig if t in settings.rule_complaints]
-        if kind is None and not is_c and by_rule and vader["compound"] < 0.05:
+        if kind is None and not is_c and by_rule and vader["compound"] < 0.5:
             is_c = True
-            trig = rules.escalations(text, patterns, True, int(_nth(prior_contacts, i, 0)),
-                                     settings.repeat_contact_min)
+            trig = rules.escalations(text, patterns, True, prior, settings.repeat_contact_min)
         sev, sev_reason = rules.severity(p, is_c, vader["compound"], [t for t, _ in trig])
         reasons: list[str] = []
         if kind is not None:

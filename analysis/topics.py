@@ -17,15 +17,18 @@ DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
     "delivery": (
         r"\bdeliver(?:y|ies|ed|ing)?\b", r"\bparcels?\b", r"\bpackages?\b", r"\bcouriers?\b",
         r"\bship(?:ping|ped|ment)\b", r"\bdispatch(?:ed)?\b", r"\btracking\b",
-        r"\bwhere(?:'s| is) my (?:order|parcel|package|stuff)\b", r"\b(?:not|never|hasn't|still not) (?:arrived|turned up|come)\b",
+        r"\bwhere(?:'s| is) my (?:order|parcel|package|stuff)\b",
+        r"\b(?:not|never|hasn't|still not) (?:arrived|turned up|come)\b",
         r"\bmissing (?:items?|order|parcel)\b",
     ),
     "billing_refunds": (
-        r"\brefund(?:s|ed|ing)?\b", r"\b(?:over|double |twice |wrongly )?charg(?:ed|es|ing)\b", r"\bbill(?:s|ed|ing)?\b",
+        r"\brefund(?:s|ed|ing)?\b", r"\b(?:over|double |twice |wrongly )?charg(?:ed|es|ing)\b",
+        r"\bbill(?:s|ed|ing)?\b",
         r"\binvoices?\b", r"\bpayments?\b", r"\bmoney back\b", r"\bdirect debit\b", r"\bcredit card\b",
     ),
     "outage_bug": (
-        r"\bout(?:age|ages)\b", r"\b(?:site|app|server|service|network|website|system|wifi|internet|broadband)s?"
+        r"\bout(?:age|ages)\b",
+        r"\b(?:site|app|server|service|network|website|system|wifi|internet|broadband)s?"
         r" (?:is |are |keeps going |went |goes )?(?:down|offline)\b", r"\bnot (?:working|loading)\b",
         r"\b(?:doesn't|does not|won't|will not|isn't) (?:work|load|open)\b", r"\bcrash(?:es|ed|ing)?\b",
         r"\bbugs?\b|\bbuggy\b", r"\berror(?: message| code)?s?\b", r"\bglitch(?:es|y)?\b",
@@ -43,19 +46,22 @@ DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
         r"\bcheap(?:ly)? made\b|\bquality\b",
     ),
     "staff_service": (
-        r"\bstaff\b", r"\brude\b", r"\bcustomer (?:service|care|support)\b", r"\bagents?\b", r"\bemployees?\b",
-        r"\bunhelpful\b", r"\bon hold\b", r"\bcall cent(?:re|er)\b", r"\bno (?:one|body) (?:replied|answers?|helps?)\b",
+        r"\bstaff\b", r"\brude\b", r"\bcustomer (?:service|care|support)\b", r"\bagents?\b",
+        r"\bemployees?\b", r"\bunhelpful\b", r"\bon hold\b", r"\bcall cent(?:re|er)\b",
+        r"\bno (?:one|body) (?:replied|answers?|helps?)\b",
         r"\bignor(?:ed|ing)\b", r"\bmanager\b|\bwaiter\b|\bcashier\b",
     ),
     "pricing": (
         r"\bprices?\b|\bpricing\b", r"\bexpensive\b|\boverpriced\b", r"\brip[- ]?off\b",
-        r"\bprice (?:rise|hike|increase)\b|\b(?:price )?hikes?\b", r"\bcosts? (?:too much|more)\b", r"\bfees?\b",
+        r"\bprice (?:rise|hike|increase)\b|\b(?:price )?hikes?\b", r"\bcosts? (?:too much|more)\b",
+        r"\bfees?\b",
     ),
 }
 
 DEFAULT_THIRD_PARTIES: dict[str, tuple[str, ...]] = {
     "UPS": ("UPS",), "FedEx": ("FedEx", "Fed Ex"), "DHL": ("DHL",), "USPS": ("USPS",),
-    "Royal Mail": ("Royal Mail",), "Evri": ("Evri", "Hermes"), "Amazon Logistics": ("Amazon Logistics", "AMZL"),
+    "Royal Mail": ("Royal Mail",), "Evri": ("Evri", "Hermes"),
+    "Amazon Logistics": ("Amazon Logistics", "AMZL"),
     "PayPal": ("PayPal",), "Stripe": ("Stripe",), "Klarna": ("Klarna",), "Visa": ("Visa",),
     "Mastercard": ("Mastercard", "MasterCard"), "Apple Pay": ("Apple Pay", "ApplePay"),
 }

@@ -191,7 +191,9 @@ class TrainResult:
     meta: dict = field(default_factory=dict)
 
 
-def _feedback_rows(include_feedback: str | Path | None, feedback: Iterable[tuple[str, int]] | None) -> list[Row]:
+def _feedback_rows(
+    include_feedback: str | Path | None, feedback: Iterable[tuple[str, int]] | None
+) -> list[Row]:
     rows = load_rows(include_feedback, domain="feedback") if include_feedback else []
     rows += [Row(text=str(t), label=int(bool(int(y))), domain="feedback") for t, y in (feedback or [])]
     return rows
@@ -221,13 +223,16 @@ def train(data_path: str | Path, include_feedback: str | Path | None = None, *,
         previous = None
     new = cv["model"]["macro_f1"]
     if previous is not None and new < previous - 0.01 and not force:
-        return TrainResult(cv, lodo_res, previous, False,
-                           f"kept the current model: CV macro-F1 {new:.4f} < {previous:.4f} - 0.01 (use --force)")
+        msg = f"kept the current model: CV macro-F1 {new:.4f} < {previous:.4f} - 0.01 (use --force)"
+        return TrainResult(cv, lodo_res, previous, False, msg)
     arrays = fit_calibrated(f, np.arange(len(f.y)), params)
-    fb = hashlib.sha256(json.dumps([(r.text, r.label) for r in extra]).encode()).hexdigest() if extra else None
+    fb = None
+    if extra:
+        fb = hashlib.sha256(json.dumps([(r.text, r.label) for r in extra]).encode()).hexdigest()
     vader_t = best_threshold(f.y, -f.compound, -_VADER_THRESHOLDS[::-1])
     meta = {
-        "format": 1, "model": "NB-weighted logistic regression, word 1-2-grams + dense cues, Platt-calibrated",
+        "format": 1,
+        "model": "NB-weighted logistic regression, word 1-2-grams + dense cues, Platt-calibrated",
         "training_data": {"file": Path(data_path).name, "sha256": file_sha256(data_path), "rows": len(rows),
                           "feedback_rows": len(extra), "feedback_sha256": fb},
         "params": params, "dense_names": list(DENSE_NAMES), "vocabulary_size": int(len(arrays["vocab"])),
