@@ -53,6 +53,9 @@ _CUES: dict[str, re.Pattern[str]] = {
     "exclaim": re.compile(r"!"),
 }
 
+# one pass over the text: each cue counts the places where it is the first alternative to match
+_CUE_RE = re.compile("|".join(f"(?P<{k}>{p.pattern})" for k, p in _CUES.items()))
+
 #: Names of the dense features, in vector order.
 DENSE_NAMES: tuple[str, ...] = (
     "vader_compound", "vader_negative", "vader_positive", "starts_with_mention", "has_link",
@@ -82,15 +85,18 @@ def sparse_keys(masked: str) -> list[str]:
 
 def dense(raw: str, masked: str, vader: dict[str, float]) -> list[float]:
     """Dense cue features of one text, in :data:`DENSE_NAMES` order."""
-    letters = [c for c in raw if c.isalpha()]
-    upper = sum(1 for c in letters if c.isupper()) / len(letters) if len(letters) >= 8 else 0.0
+    letters = sum(map(str.isalpha, raw))
+    upper = sum(map(str.isupper, raw)) / letters if letters >= 8 else 0.0
+    counts = dict.fromkeys(_CUES, 0)
+    for m in _CUE_RE.finditer(masked):
+        counts[m.lastgroup] += 1  # type: ignore[index]
     return [
         vader.get("compound", 0.0),
         vader.get("neg", 0.0),
         vader.get("pos", 0.0),
         1.0 if raw.startswith("@") else 0.0,
         1.0 if "http" in masked else 0.0,
-        *(min(len(p.findall(masked)), 3) / 3.0 for p in _CUES.values()),
+        *(min(c, 3) / 3.0 for c in counts.values()),
         upper,
         min(len(masked), 280) / 280.0,
     ]

@@ -16,6 +16,7 @@ is used by :mod:`analysis.train` alone.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections.abc import Sequence
@@ -155,8 +156,7 @@ def score_batch(texts: Sequence[str], vaders: Sequence[dict[str, float]],
         z, contrib = m.decision(sparse_keys(masked), dense(text, masked, vader))
         p = m.calibrate(z)
         if explain:
-            contrib.sort(key=lambda kv: -abs(kv[1]))
-            out.append(Scored(p, tuple(contrib[:8])))
+            out.append(Scored(p, tuple(heapq.nlargest(8, contrib, key=lambda kv: abs(kv[1])))))
         else:
             out.append(Scored(p, ()))
     return out

@@ -1,9 +1,11 @@
 """Escalation triggers and severity: configurable regex lists, word-bounded.
 
-Each trigger is a list of case-insensitive regular expressions (a text
-triggers when any matches); regulator names are plain names, matched as whole
-words, case-sensitively when written in capitals (``FTC``, ``BBB``) so that
-ordinary words never match. Defaults are chosen to miss near misses such as
+Each trigger is a list of regular expressions written in lower case and
+matched against the lower-cased text (a text triggers when any matches; one
+lower-casing per text is much cheaper than ``re.IGNORECASE``). Regulator
+names are plain names, matched as whole words, case-sensitively when written
+in capitals (``FTC``, ``BBB``) so that ordinary words never match.
+Defaults are chosen to miss near misses such as
 "I could sue for how good this is", "cancel culture", "this burger is fire",
 "dying to try it" or "killer deal" (see tests/test_analysis_rules.py).
 
@@ -78,20 +80,55 @@ SEVERITIES = ("low", "medium", "high", "critical")
 
 @lru_cache(maxsize=64)
 def compile_any(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One case-insensitive alternation of ``patterns`` (``None`` when empty)."""
-    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE) if patterns else None
+    """One alternation of ``patterns``, for lower-cased text (``None`` when empty)."""
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+
+class NameMatcher:
+    """Whole-word matcher of plain names, each mapped to a canonical name.
+
+    All-capital aliases (``UPS``) match the original text case-sensitively;
+    others match the lower-cased text.
+    """
+
+    def __init__(self, names: dict[str, tuple[str, ...]]):
+        self.canonical: dict[str, str] = {}
+        caps, other = [], []
+        for canon, aliases in names.items():
+            for a in aliases:
+                if not a:
+                    continue
+                key = a if a.isupper() else a.lower()
+                self.canonical[key] = canon
+                (caps if a.isupper() else other).append(re.escape(key))
+        self.caps = re.compile(r"\b(?:" + "|".join(caps) + r")\b") if caps else None
+        self.other = re.compile(r"\b(?:" + "|".join(other) + r")\b") if other else None
+
+    def search(self, text: str, lowered: str) -> re.Match[str] | None:
+        """First match (case-sensitive capitals first), or ``None``."""
+        m = self.caps.search(text) if self.caps else None
+        return m or (self.other.search(lowered) if self.other else None)
+
+    def find(self, text: str, lowered: str) -> tuple[str, ...]:
+        """Canonical names found, in the order of the mapping."""
+        hits = set()
+        if self.caps:
+            hits.update(self.canonical[m] for m in self.caps.findall(text))
+        if self.other:
+            hits.update(self.canonical[m] for m in self.other.findall(lowered))
+        return tuple(c for c in dict.fromkeys(self.canonical.values()) if c in hits)
 
 
 @lru_cache(maxsize=64)
-def compile_names(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """Whole-word matcher of plain ``names``; all-capital names match case-sensitively."""
-    parts = [rf"(?-i:\b{re.escape(n)}\b)" if n.isupper() else rf"\b{re.escape(n)}\b" for n in names if n]
-    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+def compile_names(names: tuple[tuple[str, tuple[str, ...]], ...]) -> NameMatcher:
+    """Cached :class:`NameMatcher` of ``((canonical, aliases), ...)``."""
+    return NameMatcher(dict(names))
 
 
-def escalations(text: str, rules: Sequence[tuple[str, re.Pattern[str] | None]], is_complaint: bool,
-                prior_contacts: int = 0, repeat_contact_min: int = 1) -> list[tuple[str, str]]:
-    """``(trigger, reason)`` pairs found in ``text``.
+def escalations(text: str, rules: Sequence[tuple[str, re.Pattern[str] | NameMatcher | None]],
+                is_complaint: bool, prior_contacts: int = 0, repeat_contact_min: int = 1,
+                lowered: str | None = None) -> list[tuple[str, str]]:
+    """``(trigger, reason)`` pairs found in ``text`` (``lowered`` is ``text.lower()`` if known).
 
     ``rules`` is ``[(trigger, compiled pattern)]`` (several entries may share a
     trigger, e.g. legal patterns and regulator names). Churn and repeated-contact
@@ -100,12 +137,13 @@ def escalations(text: str, rules: Sequence[tuple[str, re.Pattern[str] | None]], 
     the pipeline) at or over ``repeat_contact_min`` is a repeated contact too.
     """
     found: dict[str, str] = {}
+    low = text.lower() if lowered is None else lowered
     for trigger, pat in rules:
         if pat is None or trigger in found:
             continue
         if trigger in ("churn", "repeat_contact") and not is_complaint:
             continue
-        m = pat.search(text)
+        m = pat.search(text, low) if isinstance(pat, NameMatcher) else pat.search(low)
         if m:
             found[trigger] = f'{TRIGGER_REASONS.get(trigger, trigger)}: "{m.group(0).strip()}"'
     known_repeat = bool(prior_contacts and repeat_contact_min and prior_contacts >= repeat_contact_min)

@@ -20,7 +20,8 @@ class AnalysisSettings:
     artifact. ``rule_complaints``: escalation triggers that make a non-negative
     (VADER compound < 0.5) text a complaint even when the model scores it
     below the threshold (the model learnt from tweets addressed to brands).
-    Pattern lists are case-insensitive regular expressions; regulator,
+    Pattern lists are regular expressions in lower case, matched against the
+    lower-cased text; regulator,
     third-party and competitor names are plain names matched as whole words.
     """
 
@@ -60,16 +61,16 @@ class AnalysisSettings:
                 data[key] = tuple(value)
         return cls(**data)
 
-    def rule_patterns(self) -> list[tuple[str, re.Pattern[str] | None]]:
+    def rule_patterns(self) -> list[tuple[str, re.Pattern[str] | rules.NameMatcher | None]]:
         """Compiled escalation rules, ``[(trigger, pattern)]`` (cached per pattern list)."""
         churn = self.churn_patterns
         if self.competitors:
-            names = "|".join(re.escape(c) for c in self.competitors)
+            names = "|".join(re.escape(c.lower()) for c in self.competitors)
             churn = (*churn, rf"\b(?:switch(?:ing|ed)?|mov(?:e|ing)|go(?:ing)?) (?:over )?to (?:{names})\b")
         return [
             ("safety", rules.compile_any(tuple(self.safety_patterns))),
             ("legal", rules.compile_any(tuple(self.legal_patterns))),
-            ("legal", rules.compile_names(tuple(self.regulators))),
+            ("legal", rules.compile_names(tuple((r, (r,)) for r in self.regulators))),
             ("manager", rules.compile_any(tuple(self.manager_patterns))),
             ("churn", rules.compile_any(tuple(churn))),
             ("repeat_contact", rules.compile_any(tuple(self.repeat_patterns))),
@@ -81,7 +82,9 @@ class Analysis:
     """Scores of one text. ``reasons`` are short, human-readable strings shown to staff.
 
     ``noise`` is "retweet", "spam", "link_only", "own_post" or ``None``; noise
-    is never a complaint. ``fingerprint`` is :func:`analysis.noise.near_duplicate_key`.
+    is never a complaint. ``topics`` are given for complaints and for texts
+    with an escalation trigger only (to keep analysis fast); ``fingerprint`` is
+    :func:`analysis.noise.near_duplicate_key`.
     """
 
     sentiment: float
@@ -135,11 +138,12 @@ def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = N
             p = min(p, settings.noise_probability_cap)
         is_c = kind is None and p >= threshold
         prior = int(_nth(prior_contacts, i, 0))
-        trig = rules.escalations(text, patterns, is_c, prior, settings.repeat_contact_min)
+        low = text.lower()
+        trig = rules.escalations(text, patterns, is_c, prior, settings.repeat_contact_min, low)
         by_rule = [t for t, _ in trig if t in settings.rule_complaints]
         if kind is None and not is_c and by_rule and vader["compound"] < 0.5:
             is_c = True
-            trig = rules.escalations(text, patterns, True, prior, settings.repeat_contact_min)
+            trig = rules.escalations(text, patterns, True, prior, settings.repeat_contact_min, low)
         sev, sev_reason = rules.severity(p, is_c, vader["compound"], [t for t, _ in trig])
         reasons: list[str] = []
         if kind is not None:
@@ -156,11 +160,11 @@ def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = N
             complaint_probability=round(p, 4),
             is_complaint=is_c,
             severity=sev,
-            topics=topics(text, settings.topics, is_c),
+            topics=topics(low, settings.topics, is_c) if is_c or trig else (),
             escalation=tuple(t for t, _ in trig),
             reasons=tuple(reasons),
-            third_parties=mentioned(text, settings.third_parties),
-            competitors=mentioned(text, {c: (c,) for c in settings.competitors}),
+            third_parties=mentioned(text, settings.third_parties, low),
+            competitors=mentioned(text, {c: (c,) for c in settings.competitors}, low),
             noise=kind,
             fingerprint=noise.near_duplicate_key(text),
         ))

@@ -1,6 +1,7 @@
 """Topics, third parties and competitors of a mention.
 
-A taxonomy maps each topic to case-insensitive regex patterns; a text gets
+A taxonomy maps each topic to regex patterns written in lower case (matched
+against the lower-cased text); a text gets
 every topic that matches, and a complaint that matches none gets ``"other"``.
 Third parties (couriers, payment providers) and competitors are plain names
 matched as whole words (all-capital names such as ``UPS`` case-sensitively, so
@@ -67,23 +68,21 @@ DEFAULT_THIRD_PARTIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def topics(text: str, taxonomy: Mapping[str, tuple[str, ...]], is_complaint: bool) -> tuple[str, ...]:
-    """Topics of ``text`` in taxonomy order; ``("other",)`` for a complaint that matches none."""
+def topics(lowered: str, taxonomy: Mapping[str, tuple[str, ...]], is_complaint: bool) -> tuple[str, ...]:
+    """Topics of lower-cased text in taxonomy order; ``("other",)`` for a complaint that matches none."""
     found = []
     for name, patterns in taxonomy.items():
         pat = compile_any(tuple(patterns))
-        if pat is not None and pat.search(text):
+        if pat is not None and pat.search(lowered):
             found.append(name)
     if not found and is_complaint:
         return ("other",)
     return tuple(found)
 
 
-def mentioned(text: str, names: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+def mentioned(text: str, names: Mapping[str, tuple[str, ...]], lowered: str | None = None) -> tuple[str, ...]:
     """Canonical names whose aliases occur in ``text`` as whole words."""
-    out = []
-    for canonical, aliases in names.items():
-        pat = compile_names(tuple(aliases))
-        if pat is not None and pat.search(text):
-            out.append(canonical)
-    return tuple(out)
+    if not names:
+        return ()
+    matcher = compile_names(tuple((k, tuple(v)) for k, v in names.items()))
+    return matcher.find(text, text.lower() if lowered is None else lowered)
