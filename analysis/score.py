@@ -17,8 +17,8 @@ class AnalysisSettings:
     """What analysis needs from config (``analysis:`` in config.yaml); every field has a default.
 
     ``complaint_threshold`` ``None`` means the threshold recorded in the model
-    artifact. ``rule_complaints``: escalation triggers that make a non-negative
-    (VADER compound < 0.5) text a complaint even when the model scores it
+    artifact. ``rule_complaints``: escalation triggers that make a text whose
+    VADER compound is below ``rule_complaint_max_sentiment`` a complaint even when the model scores it
     below the threshold (the model learnt from tweets addressed to brands).
     Pattern lists are regular expressions in lower case, matched against the
     lower-cased text; regulator,
@@ -40,7 +40,8 @@ class AnalysisSettings:
         default_factory=lambda: MappingProxyType(DEFAULT_THIRD_PARTIES))
     competitors: tuple[str, ...] = ()
     noise_probability_cap: float = 0.05
-    rule_complaints: tuple[str, ...] = ("safety", "legal", "manager")
+    rule_complaints: tuple[str, ...] = ("safety", "legal", "manager", "churn", "repeat_contact")
+    rule_complaint_max_sentiment: float = 0.3
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, object] | None) -> AnalysisSettings:
@@ -139,11 +140,13 @@ def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = N
         is_c = kind is None and p >= threshold
         prior = int(_nth(prior_contacts, i, 0))
         low = text.lower()
-        trig = rules.escalations(text, patterns, is_c, prior, settings.repeat_contact_min, low)
+        trig = rules.escalations(text, patterns, True, prior, settings.repeat_contact_min, low)
         by_rule = [t for t, _ in trig if t in settings.rule_complaints]
-        if kind is None and not is_c and by_rule and vader["compound"] < 0.5:
+        calm = vader["compound"] < settings.rule_complaint_max_sentiment
+        if kind is None and not is_c and by_rule and calm:
             is_c = True
-            trig = rules.escalations(text, patterns, True, prior, settings.repeat_contact_min, low)
+        if not is_c:  # "can't wait to fly again" is no repeated contact
+            trig = [(t, r) for t, r in trig if t not in ("churn", "repeat_contact")]
         sev, sev_reason = rules.severity(p, is_c, vader["compound"], [t for t, _ in trig])
         reasons: list[str] = []
         if kind is not None:
