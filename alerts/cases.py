@@ -15,6 +15,8 @@ from gripewatch.models import Case, CaseEvent, Mention
 
 OPEN_STATUSES = ("new", "acknowledged", "waiting", "escalated")
 _PRIORITY_BY_SEVERITY = {"critical": "critical", "high": "high", "medium": "normal", "low": "low"}
+#: Triggers whose cases go straight to the escalations channel (a manager is asked for, or legal/safety risk).
+ESCALATE_TRIGGERS = {"manager", "legal", "safety"}
 _RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 
 
@@ -56,11 +58,9 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
             detail={"mention_id": mention.id, "priority": priority},
         )
     )
-    channel = (
-        settings.slack.channels.escalations
-        if priority == "critical" or (mention.analysis or {}).get("escalation")
-        else settings.slack.channels.alerts
-    )
+    triggers = set((mention.analysis or {}).get("escalation") or ())
+    urgent = priority == "critical" or bool(triggers & ESCALATE_TRIGGERS)
+    channel = settings.slack.channels.escalations if urgent else settings.slack.channels.alerts
     enqueue(
         session,
         f"opened:{mention.source}:{mention.external_id}",

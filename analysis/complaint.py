@@ -1,26 +1,33 @@
-"""Complaint probability.
+"""Complaint probability from the trained model, with staff-readable reasons.
 
-Foundation version: a transparent cue rule. Replaced by the trained model
-(issue 3) behind the same function.
+The model itself (artifact format, formula, loading) is :mod:`analysis.model`;
+how it is trained and evaluated is :mod:`analysis.train` and docs/model.md.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
-_CUES = re.compile(
-    r"\b(still|again|never|refund|broken|worst|cancel|waiting|why|not working|"
-    r"doesn'?t work|can'?t|won'?t|no one|nobody|charged|late|missing|down)\b",
-    re.IGNORECASE,
-)
+from analysis.model import ComplaintModel, Scored, default_model, describe, score_batch
 
 
-def probabilities(texts: Sequence[str], sentiments: Sequence[float]) -> list[float]:
-    """Probability that each text is a complaint, from cues and sentiment."""
-    out = []
-    for text, s in zip(texts, sentiments, strict=True):
-        cues = len(_CUES.findall(text))
-        p = 0.15 + 0.2 * min(cues, 3) + (0.25 if s <= -0.3 else 0.0) - (0.3 if s >= 0.5 else 0.0)
-        out.append(round(min(max(p, 0.01), 0.99), 4))
-    return out
+def score(texts: Sequence[str], vaders: Sequence[dict[str, float]], explain: bool = True,
+          model: ComplaintModel | None = None) -> list[Scored]:
+    """Calibrated complaint probability of each normalised text (VADER scores alongside)."""
+    return score_batch(texts, vaders, model or default_model(), explain=explain)
+
+
+def default_threshold() -> float:
+    """The decision threshold recorded in the shipped artifact (chosen in cross-validation)."""
+    return default_model().threshold
+
+
+def reasons(scored: Scored, is_complaint: bool, limit: int = 4) -> list[str]:
+    """The features that pushed the decision the way it went, strongest first.
+
+    For a complaint, the features that raised the score (``'"still waiting" +0.81'``);
+    otherwise those that lowered it.
+    """
+    sign = 1.0 if is_complaint else -1.0
+    picked = [describe(k, v) for k, v in scored.contributions if v * sign > 0.05][:limit]
+    return picked

@@ -2,23 +2,91 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from types import MappingProxyType
 
-from analysis import complaint, sentiment
+from analysis import complaint, noise, rules, sentiment
 from analysis.text import normalise
+from analysis.topics import DEFAULT_THIRD_PARTIES, DEFAULT_TOPICS, mentioned, topics
 
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    """What analysis needs from config (``analysis:`` in config.yaml)."""
+    """What analysis needs from config (``analysis:`` in config.yaml); every field has a default.
 
-    complaint_threshold: float = 0.5
+    ``complaint_threshold`` ``None`` means the threshold recorded in the model
+    artifact. ``rule_complaints``: escalation triggers that make a text whose
+    VADER compound is below ``rule_complaint_max_sentiment`` a complaint even when the model scores it
+    below the threshold (the model learnt from tweets addressed to brands).
+    Pattern lists are regular expressions in lower case, matched against the
+    lower-cased text; regulator,
+    third-party and competitor names are plain names matched as whole words.
+    """
+
+    complaint_threshold: float | None = None
+    explain: bool = True
+    max_reasons: int = 4
+    manager_patterns: tuple[str, ...] = rules.MANAGER
+    legal_patterns: tuple[str, ...] = rules.LEGAL
+    regulators: tuple[str, ...] = rules.REGULATORS
+    safety_patterns: tuple[str, ...] = rules.SAFETY
+    churn_patterns: tuple[str, ...] = rules.CHURN
+    repeat_patterns: tuple[str, ...] = rules.REPEAT
+    repeat_contact_min: int = 1
+    topics: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType(DEFAULT_TOPICS))
+    third_parties: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: MappingProxyType(DEFAULT_THIRD_PARTIES))
+    competitors: tuple[str, ...] = ()
+    noise_probability_cap: float = 0.05
+    rule_complaints: tuple[str, ...] = ("safety", "legal", "manager", "churn", "repeat_contact")
+    rule_complaint_max_sentiment: float = 0.3
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object] | None) -> AnalysisSettings:
+        """Build from the ``analysis:`` config mapping (lists become tuples).
+
+        Unknown keys raise ``ValueError``.
+        """
+        data = dict(data or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown analysis settings: {', '.join(unknown)}")
+        for key, value in data.items():
+            if isinstance(value, Mapping):
+                data[key] = MappingProxyType({str(k): tuple(v) if isinstance(v, list | tuple) else (str(v),)
+                                              for k, v in value.items()})
+            elif isinstance(value, list):
+                data[key] = tuple(value)
+        return cls(**data)
+
+    def rule_patterns(self) -> list[tuple[str, re.Pattern[str] | rules.NameMatcher | None]]:
+        """Compiled escalation rules, ``[(trigger, pattern)]`` (cached per pattern list)."""
+        churn = self.churn_patterns
+        if self.competitors:
+            names = "|".join(re.escape(c.lower()) for c in self.competitors)
+            churn = (*churn, rf"\b(?:switch(?:ing|ed)?|mov(?:e|ing)|go(?:ing)?) (?:over )?to (?:{names})\b")
+        return [
+            ("safety", rules.compile_any(tuple(self.safety_patterns))),
+            ("legal", rules.compile_any(tuple(self.legal_patterns))),
+            ("legal", rules.compile_names(tuple((r, (r,)) for r in self.regulators))),
+            ("manager", rules.compile_any(tuple(self.manager_patterns))),
+            ("churn", rules.compile_any(tuple(churn))),
+            ("repeat_contact", rules.compile_any(tuple(self.repeat_patterns))),
+        ]
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """Scores of one text. ``reasons`` are short, human-readable strings."""
+    """Scores of one text. ``reasons`` are short, human-readable strings shown to staff.
+
+    ``noise`` is "retweet", "spam", "link_only", "own_post" or ``None``; noise
+    is never a complaint. ``topics`` are given for complaints and for texts
+    with an escalation trigger only (to keep analysis fast); ``fingerprint`` is
+    :func:`analysis.noise.near_duplicate_key`.
+    """
 
     sentiment: float
     complaint_probability: float
@@ -27,25 +95,86 @@ class Analysis:
     topics: tuple[str, ...] = ()
     escalation: tuple[str, ...] = ()
     reasons: tuple[str, ...] = field(default_factory=tuple)
+    third_parties: tuple[str, ...] = ()
+    competitors: tuple[str, ...] = ()
+    noise: str | None = None
+    fingerprint: str = ""
+
+    @property
+    def is_noise(self) -> bool:
+        """True for retweets, spam, link-only posts and the brand's own posts."""
+        return self.noise is not None
 
 
-def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = None) -> list[Analysis]:
-    """Analyse ``texts`` (any objects; normalised here) and return one result each, in order."""
+def _nth(seq: Sequence[object] | None, i: int, default: object) -> object:
+    return seq[i] if seq is not None and i < len(seq) and seq[i] is not None else default
+
+
+def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = None, *,
+                  prior_contacts: Sequence[int | None] | None = None,
+                  own_post: Sequence[bool] | None = None) -> list[Analysis]:
+    """Analyse ``texts`` (any objects; normalised here); one result each, in order. Never raises on text.
+
+    ``prior_contacts[i]``: how many earlier contacts the pipeline knows for the
+    author of text i (at ``settings.repeat_contact_min`` or more it is a repeated
+    contact). ``own_post[i]``: the text was posted by one of the brand's own
+    accounts -- it gets probability 0, no complaint, ``noise="own_post"``.
+    """
     settings = settings or AnalysisSettings()
+    threshold = settings.complaint_threshold
+    if threshold is None:
+        threshold = complaint.default_threshold()
     clean = [normalise(t) for t in texts]
-    sents = sentiment.compound(clean)
-    probs = complaint.probabilities(clean, sents)
-    return [
-        Analysis(
-            sentiment=s,
-            complaint_probability=p,
-            is_complaint=p >= settings.complaint_threshold,
-            severity="medium" if p >= settings.complaint_threshold else "low",
-        )
-        for s, p in zip(sents, probs, strict=True)
-    ]
+    vaders = sentiment.polarity(clean)
+    scored = complaint.score(clean, vaders, explain=settings.explain)
+    patterns = settings.rule_patterns()
+    out = []
+    by_rule: list[str]
+    for i, (text, vader, sc) in enumerate(zip(clean, vaders, scored, strict=True)):
+        kind = "own_post" if _nth(own_post, i, False) else noise.noise_kind(text)
+        p = sc.probability
+        if kind == "own_post":
+            p = 0.0
+        elif kind is not None:
+            p = min(p, settings.noise_probability_cap)
+        is_c = kind is None and p >= threshold
+        prior = int(_nth(prior_contacts, i, 0))
+        low = text.lower()
+        trig = rules.escalations(text, patterns, True, prior, settings.repeat_contact_min, low)
+        by_rule = [t for t, _ in trig if t in settings.rule_complaints]
+        calm = vader["compound"] < settings.rule_complaint_max_sentiment
+        if kind is None and not is_c and by_rule and calm:
+            is_c = True
+        if not is_c:  # "can't wait to fly again" is no repeated contact
+            trig = [(t, r) for t, r in trig if t not in ("churn", "repeat_contact")]
+        sev, sev_reason = rules.severity(p, is_c, vader["compound"], [t for t, _ in trig])
+        reasons: list[str] = []
+        if kind is not None:
+            reasons.append(f"not a complaint: {kind.replace('_', ' ')}")
+        elif by_rule and p < threshold and is_c:
+            reasons.append(f"complaint by rule ({', '.join(by_rule)}) although model probability is {p:.2f}")
+        elif settings.explain:
+            reasons += complaint.reasons(sc, is_c, settings.max_reasons)
+        reasons += [r for _, r in trig]
+        if is_c or sev != "low":
+            reasons.append(sev_reason)
+        out.append(Analysis(
+            sentiment=vader["compound"],
+            complaint_probability=round(p, 4),
+            is_complaint=is_c,
+            severity=sev,
+            topics=topics(low, settings.topics, is_c) if is_c or trig else (),
+            escalation=tuple(t for t, _ in trig),
+            reasons=tuple(reasons),
+            third_parties=mentioned(text, settings.third_parties, low),
+            competitors=mentioned(text, {c: (c,) for c in settings.competitors}, low),
+            noise=kind,
+            fingerprint=noise.near_duplicate_key(text),
+        ))
+    return out
 
 
-def analyse(text: object, settings: AnalysisSettings | None = None) -> Analysis:
-    """Analyse one text."""
-    return analyse_batch([text], settings)[0]
+def analyse(text: object, settings: AnalysisSettings | None = None, *, prior_contacts: int | None = None,
+            own_post: bool = False) -> Analysis:
+    """Analyse one text (see :func:`analyse_batch`)."""
+    return analyse_batch([text], settings, prior_contacts=[prior_contacts], own_post=[own_post])[0]

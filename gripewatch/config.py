@@ -226,9 +226,12 @@ def _validate_parts(
         if k not in known:
             raise ConfigError(f"{path}: analysis.{k}: unknown key")
     try:
-        analysis = TypeAdapter(AnalysisSettings).validate_python(raw_analysis)
+        checked = TypeAdapter(AnalysisSettings).validate_python(raw_analysis)
+        analysis = AnalysisSettings.from_mapping({k: getattr(checked, k) for k in raw_analysis})
     except ValidationError as e:
         raise ConfigError(_describe(e, path, missing, "analysis.")) from None
+    except ValueError as e:
+        raise ConfigError(f"{path}: analysis: {e}") from None
 
     names: set[str] = set()
     brands = {b.name for b in settings.brands}

@@ -103,7 +103,8 @@ class Mention(Base):
     complaint_probability: Mapped[float | None] = mapped_column(Float)
     is_complaint: Mapped[bool] = mapped_column(Boolean, default=False)
     severity: Mapped[str | None] = mapped_column(String(16))
-    analysis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # topics, escalation, reasons
+    analysis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # topics, escalation, reasons, noise
+    fingerprint: Mapped[str | None] = mapped_column(String(32), index=True)  # near-duplicate key
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     deleted_at: Mapped[datetime | None]
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from alerts import cases
 from analysis import analyse_batch
-from analysis.text import normalise
 from collectors import REGISTRY, Page
 from collectors.base import Mention as Incoming
 from collectors.base import provenance
@@ -98,13 +97,16 @@ def store_page(
     run.skipped.extend(page.skipped)
     fresh = _deduplicate(s, source.name, page.mentions)
     run.duplicates += len(page.mentions) - len(fresh)
-    results = analyse_batch([m.text for m in fresh], settings.analysis_settings())
     authors = _authors(s, fresh)
-    for item, result in zip(fresh, results, strict=True):
-        text = normalise(item.text)
-        brand = source.brand or matcher.match(text)
-        author = authors.get((item.platform, _author_key(item))) if _author_key(item) else None
-        own = matcher.is_own(brand, item.platform, item.author_handle)
+    texts = [storable(it.text) for it in fresh]
+    brands = [source.brand or matcher.match(t) for t in texts]
+    owns = [matcher.is_own(b, it.platform, it.author_handle) for b, it in zip(brands, fresh, strict=True)]
+    who = [authors.get((it.platform, k)) if (k := _author_key(it)) else None for it in fresh]
+    priors = _prior_contacts(s, who, brands)
+    results = analyse_batch(texts, settings.analysis_settings(), prior_contacts=priors, own_post=owns)
+    seen = _recent_fingerprints(s, results, fresh)
+    for item, text, brand, own, author, result in zip(fresh, texts, brands, owns, who, results, strict=True):
+        duplicate_of = seen.get((brand, result.fingerprint)) if _long_enough(text) else None
         m = Mention(
             source=source.name,
             platform=item.platform,
@@ -118,7 +120,7 @@ def store_page(
             collected_at=now,
             conversation_id=item.conversation_id,
             in_reply_to=item.in_reply_to,
-            is_repost=item.is_repost,
+            is_repost=item.is_repost or result.noise == "retweet",
             is_own=own,
             raw=item.raw,
             provenance=provenance(source.name, item.platform, item.url),
@@ -126,14 +128,21 @@ def store_page(
             complaint_probability=result.complaint_probability,
             is_complaint=result.is_complaint and not own and not item.is_repost,
             severity=result.severity,
+            fingerprint=result.fingerprint or None,
             analysis={
                 "topics": list(result.topics),
                 "escalation": list(result.escalation),
                 "reasons": list(result.reasons),
+                "third_parties": list(result.third_parties),
+                "competitors": list(result.competitors),
+                "noise": result.noise,
+                "duplicate_of": duplicate_of,
             },
         )
         s.add(m)
         s.flush()
+        if m.fingerprint and _long_enough(text):
+            seen.setdefault((brand, m.fingerprint), m.id)
         run.stored += 1
         _route(s, settings, m, item, run, now)
     state = s.get(SourceState, source.name) or SourceState(source=source.name)
@@ -155,15 +164,61 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
         return
     if m.is_complaint:
         run.complaints += 1
-    if m.is_repost or m.brand is None:
+    if m.is_repost or m.brand is None or (m.analysis or {}).get("noise"):
         return
     case = cases.open_case_for(s, m.author_id, m.brand)
     if case is not None:
         cases.attach(s, case, m, settings, now)
         run.cases_updated += 1
-    elif m.is_complaint:
+    elif m.is_complaint and not (m.analysis or {}).get("duplicate_of"):
         cases.open_case(s, m, settings, now)
         run.cases_opened += 1
+
+
+#: A text needs this many words before an identical one from someone else counts as a copy
+#: (short posts like "acme down?" are written independently by many real customers).
+DUPLICATE_MIN_WORDS = 6
+DUPLICATE_WINDOW = timedelta(hours=48)
+
+
+def storable(text: str) -> str:
+    """The text as stored: whole (never truncated), without NUL and lone surrogates."""
+    return text.replace("\x00", "").encode("utf-8", errors="replace").decode("utf-8")
+
+
+def _long_enough(text: str) -> bool:
+    return len(text.split()) >= DUPLICATE_MIN_WORDS
+
+
+def _prior_contacts(s: Session, authors: list[Author | None], brands: list[str | None]) -> list[int]:
+    """For each mention: how many mentions its author already has in an open case with the brand."""
+    ids = {a.id for a in authors if a is not None and a.id is not None}
+    if not ids:
+        return [0] * len(authors)
+    rows = s.execute(
+        select(cases.Case.author_id, cases.Case.brand, cases.Case.mention_count).where(
+            cases.Case.author_id.in_(ids), cases.Case.status.in_(cases.OPEN_STATUSES)
+        )
+    ).all()
+    counts = {(a, b): n for a, b, n in rows}
+    return [counts.get((a.id, b), 0) if a is not None else 0 for a, b in zip(authors, brands, strict=True)]
+
+
+def _recent_fingerprints(s: Session, results: list, items: list[Incoming]) -> dict[tuple[str | None, str], int]:  # type: ignore[type-arg]
+    """(brand, fingerprint) -> id of a mention stored in the last 48 hours with that fingerprint."""
+    prints = {r.fingerprint for r in results if r.fingerprint}
+    if not prints:
+        return {}
+    since = min(it.created_at for it in items) - DUPLICATE_WINDOW
+    rows = s.execute(
+        select(Mention.brand, Mention.fingerprint, Mention.id)
+        .where(Mention.fingerprint.in_(prints), Mention.created_at >= since)
+        .order_by(Mention.id)
+    ).all()
+    found: dict[tuple[str | None, str], int] = {}
+    for brand, fp, mid in rows:
+        found.setdefault((brand, fp), mid)
+    return found
 
 
 def _deduplicate(s: Session, source: str, items: list[Incoming]) -> list[Incoming]:

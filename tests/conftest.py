@@ -101,3 +101,9 @@ def write_config(tmp_path: Path, data: dict[str, Any]) -> Path:
     p = tmp_path / "config.yaml"
     p.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return p
+
+
+@pytest.fixture
+def training_csv() -> Path:
+    """The labelled training file (../shared/data/complaints_train.csv); skips like ``shared``."""
+    return require_shared() / "data" / "complaints_train.csv"

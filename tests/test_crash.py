@@ -30,12 +30,13 @@ def records() -> list[dict]:
     for i in range(N):
         author = f"cust{rng.randrange(400)}"
         kind = rng.random()
+        tag = "".join(chr(97 + int(d)) for d in str(i))  # a word of its own, so no two posts are copies
         if kind < 0.5:
-            t = f"@AcmeHelp acme cloud sync failed again, order {i} still not working. Refund me!"
+            t = f"@AcmeHelp acme cloud sync failed again for project {tag}, still not working. Refund me!"
         elif kind < 0.8:
-            t = f"acme cloud backup {i} done, lovely"
+            t = f"acme cloud backup of {tag} done, lovely"
         else:
-            t = f"anyone tried acme hub {i}?"
+            t = f"anyone tried acme hub with {tag}?"
         out.append(
             {
                 "id": f"c{i}",

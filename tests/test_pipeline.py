@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from alerts.console import ConsoleNotifier
 from gripewatch.db import Database
 from gripewatch.jobs import run_once
-from gripewatch.models import Case, CaseEvent, Mention, Outbox, SourceState
+from gripewatch.models import Author, Case, CaseEvent, Mention, Outbox, SourceState
 from tests.conftest import make_settings
 
 COMPLAINT = "@AcmeHelp my Acme Hub order never arrived, still waiting two weeks later. Where is my refund?"
@@ -44,7 +44,8 @@ def quiet() -> ConsoleNotifier:
 
 
 def test_run_once_twice_adds_nothing_the_second_time(tmp_path: Path, db: Database, db_url: str) -> None:
-    records = [rec(i, COMPLAINT.replace("two", str(i)), author=f"user{i}") for i in range(120)]
+    words = ["".join(chr(97 + int(d)) for d in str(i)) for i in range(120)]  # distinct posts, not copies
+    records = [rec(i, COMPLAINT.replace("two", f"two ({w})"), author=f"user{i}") for i, w in enumerate(words)]
     records += [rec(200 + i, f"Loving acme cloud, backup #{i} went perfectly!", author=f"fan{i}") for i in range(30)]
     settings = make_settings(tmp_path, db_url, records)
     first = run_once(db, settings, quiet())
@@ -105,6 +106,18 @@ def test_brand_reply_is_never_a_case_and_records_first_response(tmp_path: Path, 
         assert case.first_response_at is not None and case.first_response_at.isoformat().startswith("2026-11-10T10:02")
         own = s.scalars(select(Mention).where(Mention.external_id == "t2")).one()
         assert own.is_own and not own.is_complaint
+
+
+def test_copies_from_other_accounts_do_not_open_more_cases(tmp_path: Path, db: Database, db_url: str) -> None:
+    records = [rec(i, COMPLAINT.replace("two", str(i)), author=f"bot{i}") for i in range(5)]
+    records.append(rec(9, "@AcmeHelp acme down again??", author="a"))
+    records.append(rec(10, "@AcmeHelp acme down again??", author="b"))  # short posts are written independently
+    run_once(db, make_settings(tmp_path, db_url, records), quiet())
+    with db.sessions() as s:
+        assert s.scalar(select(func.count(Case.id))) == 1 + 2
+        copies = s.scalars(select(Mention).where(Mention.author.has(Author.key.like("bot%")))).all()
+        first = min(m.id for m in copies)
+        assert all(m.analysis["duplicate_of"] == first for m in copies if m.id != first)
 
 
 def test_reposts_do_not_open_cases(tmp_path: Path, db: Database, db_url: str) -> None:

@@ -74,7 +74,7 @@ def test_follow_up_goes_into_the_case_thread(tmp_path: Path, db: Database, db_ur
 def test_a_case_waits_for_its_first_message(tmp_path: Path, db: Database, db_url: str, fake_slack: FakeSlack) -> None:
     """While Slack refuses the case's first alert, its follow-up is not posted out of order."""
     settings = ingest(tmp_path, db, db_url, fake_slack, [rec(1, "ann"), rec(2, "ann", "@AcmeHelp hello??"),
-                                                         rec(3, "bob")])
+                                                         rec(3, "bob", "@AcmeHelp my order never arrived")])
     notifier = SlackNotifier.from_settings("xoxb-test", fake_slack.base_url)
     clock = Clock()
     fake_slack.fail_next(503)

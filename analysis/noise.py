@@ -1,0 +1,89 @@
+"""Noise: retweets, duplicates, spam and link-only posts.
+
+Helpers for the pipeline (which also knows authors and history):
+
+* :func:`noise_kind` -- ``"retweet"``, ``"spam"``, ``"link_only"`` or ``None``;
+  :func:`analysis.score.analyse_batch` caps the complaint probability of noise.
+* :func:`near_duplicate_key` -- a fingerprint equal for texts that differ only
+  in case, handles, links, numbers, punctuation, emoji or a leading "RT @x:";
+  store it and skip a mention whose key was seen recently.
+* :func:`similarity` / :func:`is_near_duplicate` -- word-shingle Jaccard
+  similarity for texts that differ by a word or two (copy-paste campaigns).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_RT = re.compile(r"^\s*RT\s+@\w+\s*:?", re.IGNORECASE)
+_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"@\w+")
+_HASHTAG = re.compile(r"#\w+")
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_SPAM = re.compile(
+    r"\b(?:follow (?:me|back)|follow4follow|f4f|click (?:here|the link)|free (?:followers|gift cards?|iphone)"
+    r"|giveaway|win an? (?:free|brand new)|dm (?:me )?for (?:promo|collab)|earn \$?\d+|work from home"
+    r"|crypto (?:signals|airdrop)|airdrop|promo code|limited offer|buy followers|check out my)\b",
+    re.IGNORECASE,
+)
+
+
+def is_retweet(text: str) -> bool:
+    """True for a classic retweet ("RT @user: ...")."""
+    return bool(_RT.match(text))
+
+
+def is_link_only(text: str) -> bool:
+    """True when, without links, handles and hashtags, fewer than three words remain."""
+    if not _URL.search(text):
+        return False
+    rest = _HASHTAG.sub(" ", _HANDLE.sub(" ", _URL.sub(" ", text)))
+    return len(_WORD.findall(rest)) < 3
+
+
+def is_spam(text: str) -> bool:
+    """True for promotional spam: spam phrases, or five or more hashtags, or three or more links."""
+    return bool(_SPAM.search(text)) or len(_HASHTAG.findall(text)) >= 5 or len(_URL.findall(text)) >= 3
+
+
+def noise_kind(text: str) -> str | None:
+    """``"retweet"``, ``"spam"``, ``"link_only"`` or ``None`` for an ordinary post."""
+    if is_retweet(text):
+        return "retweet"
+    if is_spam(text):
+        return "spam"
+    if is_link_only(text):
+        return "link_only"
+    return None
+
+
+def _words(text: str) -> list[str]:
+    s = _URL.sub(" ", _HANDLE.sub(" ", _RT.sub(" ", text)))
+    return [w.lower() for w in _WORD.findall(s)]
+
+
+def near_duplicate_key(text: str) -> str:
+    """16-hex-digit fingerprint of the words of ``text`` (see module docstring)."""
+    return hashlib.blake2b(" ".join(_words(text)).encode("utf-8"), digest_size=8).hexdigest()
+
+
+def shingles(text: str, size: int = 3) -> frozenset[str]:
+    """Word ``size``-grams of ``text`` (the whole word list when shorter)."""
+    w = _words(text)
+    if len(w) <= size:
+        return frozenset([" ".join(w)]) if w else frozenset()
+    return frozenset(" ".join(w[i : i + size]) for i in range(len(w) - size + 1))
+
+
+def similarity(a: str, b: str, size: int = 3) -> float:
+    """Jaccard similarity of the word shingles of ``a`` and ``b`` (0 to 1)."""
+    sa, sb = shingles(a, size), shingles(b, size)
+    if not sa or not sb:
+        return 1.0 if sa == sb else 0.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def is_near_duplicate(a: str, b: str, threshold: float = 0.7) -> bool:
+    """True when ``a`` and ``b`` have the same key or shingle similarity of at least ``threshold``."""
+    return near_duplicate_key(a) == near_duplicate_key(b) or similarity(a, b) >= threshold
