@@ -64,8 +64,19 @@ def test_threshold_setting_changes_the_decision():
     assert analyse(text, AnalysisSettings(complaint_threshold=p)).is_complaint is True
 
 
-GARBAGE = [None, b"\xff\xfe\x00bytes", "", " \n\t ", "x" * 200_000, "🔥" * 5000,
-           "\ud800 lone surrogate", 12345, object(), "Ω≈ç√∫ 日本語のテキスト", "RT @a:"]
+GARBAGE = [
+    None,
+    b"\xff\xfe\x00bytes",
+    "",
+    " \n\t ",
+    "x" * 200_000,
+    "🔥" * 5000,
+    "\ud800 lone surrogate",
+    12345,
+    object(),
+    "Ω≈ç√∫ 日本語のテキスト",
+    "RT @a:",
+]
 
 
 @pytest.mark.parametrize("garbage", GARBAGE)
@@ -109,10 +120,24 @@ def test_feedback_that_ruins_the_model_is_refused(training_csv, tmp_path):
 def test_eval_command_scores_artifact_and_baseline(tmp_path):
     data = tmp_path / "labelled.jsonl"
     rows = [{"body": t, "is_complaint": "yes"} for t in COMPLAINTS] + [
-        {"body": t, "is_complaint": "no"} for t in NOT_COMPLAINTS]
+        {"body": t, "is_complaint": "no"} for t in NOT_COMPLAINTS
+    ]
     data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    res = CliRunner().invoke(model_cli, ["eval", "--data", str(data), "--text-column", "body",
-                                         "--label-column", "is_complaint", "--positive", "yes", "--json"])
+    res = CliRunner().invoke(
+        model_cli,
+        [
+            "eval",
+            "--data",
+            str(data),
+            "--text-column",
+            "body",
+            "--label-column",
+            "is_complaint",
+            "--positive",
+            "yes",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert out["model"]["confusion"] == {"tn": 3, "fp": 0, "fn": 0, "tp": 3}

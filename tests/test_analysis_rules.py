@@ -29,9 +29,17 @@ def test_trigger_fires_with_reason(trigger, text):
     r = analyse(text)
     assert r.is_complaint
     assert trigger in r.escalation
-    assert any(reason.split(":")[0] in {"asks for a manager or supervisor", "legal or regulator threat",
-                                        "safety issue", "churn intent", "repeated contact"}
-               for reason in r.reasons)
+    assert any(
+        reason.split(":")[0]
+        in {
+            "asks for a manager or supervisor",
+            "legal or regulator threat",
+            "safety issue",
+            "churn intent",
+            "repeated contact",
+        }
+        for reason in r.reasons
+    )
     assert r.severity in {"high", "critical"}
 
 
@@ -138,6 +146,8 @@ def test_near_duplicates_share_a_key():
     b = "RT @bob: @ShopCo My order #99 still hasn't arrived https://t.co/y2"
     assert near_duplicate_key(a) == near_duplicate_key(b) == analyse(a).fingerprint
     assert near_duplicate_key(a) != near_duplicate_key("@ShopCo my order arrived, thanks!")
-    assert is_near_duplicate("my order still hasn't arrived and nobody replies to me at all",
-                             "my order still hasn't arrived and nobody replies to me at all today")
+    assert is_near_duplicate(
+        "my order still hasn't arrived and nobody replies to me at all",
+        "my order still hasn't arrived and nobody replies to me at all today",
+    )
     assert not is_near_duplicate("my order still hasn't arrived", "love the new flavour")

@@ -34,18 +34,28 @@ def test_every_command_has_help_with_an_example(name: str, cmd: click.Command) -
 
 
 def test_demo_prints_alerts_and_a_summary(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "gripewatch.cli", "demo", "--dir", str(tmp_path / "d")],
-                            capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "gripewatch.cli", "demo", "--dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "NEW CASE #1" in out
     assert "customer wrote again" in out  # the repeat customer's follow-ups go to their case
-    summary = out[out.rindex("gripewatch demo"):]
+    summary = out[out.rindex("gripewatch demo") :]
     assert "300 mentions" in summary
     n_cases = int(summary.split(" cases (")[0].rsplit(" ", 1)[1])
     assert n_cases >= 10
-    again = subprocess.run([sys.executable, "-m", "gripewatch.cli", "demo", "--dir", str(tmp_path / "d")],
-                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    again = subprocess.run(
+        [sys.executable, "-m", "gripewatch.cli", "demo", "--dir", str(tmp_path / "d")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert again.returncode == 1 and "exists already" in again.stderr
 
 
@@ -54,11 +64,14 @@ def demo_config(tmp_path: Path, db_url: str) -> Path:
     from importlib import resources
 
     data = resources.files("gripewatch").joinpath("demo/mentions.jsonl")
-    return write_config(tmp_path, {
-        "database": {"url": db_url},
-        "brands": [{"name": "Acme", "keywords": ["acme"], "handles": {"x": "AcmeHelp"}}],
-        "sources": [{"name": "demo", "type": "replay", "path": str(data), "platform": "x", "brand": "Acme"}],
-    })
+    return write_config(
+        tmp_path,
+        {
+            "database": {"url": db_url},
+            "brands": [{"name": "Acme", "keywords": ["acme"], "handles": {"x": "AcmeHelp"}}],
+            "sources": [{"name": "demo", "type": "replay", "path": str(data), "platform": "x", "brand": "Acme"}],
+        },
+    )
 
 
 def test_run_once_then_cases_list_and_show(demo_config: Path) -> None:
@@ -79,8 +92,12 @@ def test_run_once_then_cases_list_and_show(demo_config: Path) -> None:
     assert missing.exit_code == 1 and "no case #999999" in missing.output
     second = runner.invoke(cli, ["run-once", "--config", str(demo_config)])
     assert second.exit_code == 0
-    again = [json.loads(x) for x in runner.invoke(cli, ["cases", "list", "--json", "--status", "all",
-                                                        "--config", str(demo_config)]).output.splitlines()]
+    again = [
+        json.loads(x)
+        for x in runner.invoke(
+            cli, ["cases", "list", "--json", "--status", "all", "--config", str(demo_config)]
+        ).output.splitlines()
+    ]
     assert len(again) == len(rows)
 
 

@@ -37,8 +37,16 @@ def test_ten_thousand_rows_give_ten_thousand_lines_in_order(tmp_path: Path) -> N
     assert len(lines) == 10_000
     assert [x["id"] for x in lines[:3]] == ["r0", "r1", "r2"] and lines[-1]["id"] == "r9999"
     first = lines[1]
-    assert set(first) >= {"id", "sentiment", "complaint_probability", "is_complaint", "severity", "topics",
-                          "escalation", "reasons"}
+    assert set(first) >= {
+        "id",
+        "sentiment",
+        "complaint_probability",
+        "is_complaint",
+        "severity",
+        "topics",
+        "escalation",
+        "reasons",
+    }
     assert -1 <= first["sentiment"] <= 1 and 0 <= first["complaint_probability"] <= 1
 
 

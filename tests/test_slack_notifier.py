@@ -30,8 +30,9 @@ class Clock:
 
 
 def ingest(tmp_path: Path, db: Database, db_url: str, fake: FakeSlack, records: list[dict]):  # type: ignore[no-untyped-def]
-    settings = make_settings(tmp_path, db_url, records,
-                             slack={"mode": "api", "token": "xoxb-test", "base_url": fake.base_url})
+    settings = make_settings(
+        tmp_path, db_url, records, slack={"mode": "api", "token": "xoxb-test", "base_url": fake.base_url}
+    )
     collect_source(db, settings, "replay", "test")
     return settings
 
@@ -40,8 +41,9 @@ def rec(i: int, author: str, text: str = COMPLAINT) -> dict:
     return {"id": str(i), "text": text, "author": author, "created_at": f"2026-11-20T08:{i:02d}:00Z"}
 
 
-def test_500_then_429_then_ok_gives_exactly_one_message(tmp_path: Path, db: Database, db_url: str,
-                                                          fake_slack: FakeSlack) -> None:
+def test_500_then_429_then_ok_gives_exactly_one_message(
+    tmp_path: Path, db: Database, db_url: str, fake_slack: FakeSlack
+) -> None:
     settings = ingest(tmp_path, db, db_url, fake_slack, [rec(1, "ann")])
     notifier = SlackNotifier.from_settings("xoxb-test", fake_slack.base_url)
     clock = Clock()
@@ -73,8 +75,13 @@ def test_follow_up_goes_into_the_case_thread(tmp_path: Path, db: Database, db_ur
 
 def test_a_case_waits_for_its_first_message(tmp_path: Path, db: Database, db_url: str, fake_slack: FakeSlack) -> None:
     """While Slack refuses the case's first alert, its follow-up is not posted out of order."""
-    settings = ingest(tmp_path, db, db_url, fake_slack, [rec(1, "ann"), rec(2, "ann", "@AcmeHelp hello??"),
-                                                         rec(3, "bob", "@AcmeHelp my order never arrived")])
+    settings = ingest(
+        tmp_path,
+        db,
+        db_url,
+        fake_slack,
+        [rec(1, "ann"), rec(2, "ann", "@AcmeHelp hello??"), rec(3, "bob", "@AcmeHelp my order never arrived")],
+    )
     notifier = SlackNotifier.from_settings("xoxb-test", fake_slack.base_url)
     clock = Clock()
     fake_slack.fail_next(503)
@@ -87,7 +94,9 @@ def test_a_case_waits_for_its_first_message(tmp_path: Path, db: Database, db_url
     assert "ann" in texts[1] and "hello??" in texts[2]
 
 
-def test_an_alert_in_doubt_is_not_posted_twice(tmp_path: Path, db: Database, db_url: str, fake_slack: FakeSlack) -> None:
+def test_an_alert_in_doubt_is_not_posted_twice(
+    tmp_path: Path, db: Database, db_url: str, fake_slack: FakeSlack
+) -> None:
     settings = ingest(tmp_path, db, db_url, fake_slack, [rec(1, "ann")])
     notifier = SlackNotifier.from_settings("xoxb-test", fake_slack.base_url)
     dispatch(db.sessions, notifier, settings.outbox)
@@ -100,7 +109,9 @@ def test_an_alert_in_doubt_is_not_posted_twice(tmp_path: Path, db: Database, db_
         assert s.scalars(select(Outbox)).one().sent_at is not None
 
 
-def test_permanent_refusal_is_given_up_and_kept(tmp_path: Path, db: Database, db_url: str, fake_slack: FakeSlack) -> None:
+def test_permanent_refusal_is_given_up_and_kept(
+    tmp_path: Path, db: Database, db_url: str, fake_slack: FakeSlack
+) -> None:
     settings = ingest(tmp_path, db, db_url, fake_slack, [rec(1, "ann")])
     notifier = SlackNotifier.from_settings("xoxb-test", fake_slack.base_url)
     fake_slack.fail_next(200, error="channel_not_found")
