@@ -337,6 +337,11 @@ def config_check(config_path: str | None, verbose: int) -> None:
     click.echo(f"  slack: {s.slack.mode} → alerts {s.slack.channels.alerts}")
 
 
+from analysis.cli_model import model as model_group  # noqa: E402
+
+cli.add_command(model_group)
+
+
 def main() -> None:
     cli(prog_name="gripewatch")
 
