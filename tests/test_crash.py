@@ -164,3 +164,20 @@ def test_sigkill_during_ingest_and_alerting_loses_and_duplicates_nothing(tmp_pat
             c.execute(select(text("count(*)")).select_from(text("outbox")).where(text("sent_at IS NULL"))).scalar() == 0
         )
     eng.dispose()
+
+
+def test_two_concurrent_run_once_never_double_process(tmp_path: Path, fake_slack: FakeSlack) -> None:
+    recs = records()[:600]
+    cfg_ref, url_ref = setup_run(tmp_path, "solo", fake_slack, recs)
+    solo = run_cli(cfg_ref)
+    _, err = solo.communicate(timeout=300)
+    assert solo.returncode == 0, err.decode()
+
+    cfg, url = setup_run(tmp_path, "pair", fake_slack, recs)
+    a, b = run_cli(cfg), run_cli(cfg)
+    for proc in (a, b):
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode()
+    assert snapshot(url) == snapshot(url_ref)
+    got = sent_keys(fake_slack, "#pair")
+    assert max(got.values()) == 1 and set(got) == set(sent_keys(fake_slack, "#solo"))
