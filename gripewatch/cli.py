@@ -330,6 +330,10 @@ def config_check(config_path: str | None, verbose: int) -> None:
     click.echo(f"  slack: {s.slack.mode} → alerts {s.slack.channels.alerts}")
 
 
+from dashboards.cli import register as _register_dashboards  # noqa: E402  (digest, dashboard, spikes)
+_register_dashboards(cli)
+
+
 def main() -> None:
     cli(prog_name="gripewatch")
 
