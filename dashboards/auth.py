@@ -55,9 +55,11 @@ def header_user(cfg: DashboardConfig, value: str | None) -> DashboardUser | None
         return None
     value = value.strip()
     if not cfg.users:
-        return DashboardUser(username=value) if value.replace("@", "").replace(".", "").replace("-", "").replace(
-            "_", ""
-        ).isalnum() else None
+        return (
+            DashboardUser(username=value)
+            if value.replace("@", "").replace(".", "").replace("-", "").replace("_", "").isalnum()
+            else None
+        )
     return next((u for u in cfg.users if u.username == value), None)
 
 

@@ -51,8 +51,16 @@ def digest_chart(d: Digest) -> bytes:
         day = s.start.astimezone(d.period.start.tzinfo).date()
         if day in [x.day for x in d.days]:
             i = [x.day for x in d.days].index(day)
-            ax.annotate("spike", (i, d.days[i].complaints), textcoords="offset points", xytext=(0, 4),
-                        ha="center", fontsize=8, color=WARN, fontweight="bold")
+            ax.annotate(
+                "spike",
+                (i, d.days[i].complaints),
+                textcoords="offset points",
+                xytext=(0, 4),
+                ha="center",
+                fontsize=8,
+                color=WARN,
+                fontweight="bold",
+            )
     ax = axes[1]
     _style(ax)
     sent = [x.sentiment if x.sentiment is not None else float("nan") for x in d.days]

@@ -31,12 +31,20 @@ def make_digest(db, settings, period_text: str, now: datetime):  # type: ignore[
     help="last-week, this-week, an ISO week (2026-W47) or dates FROM..TO (2026-11-01..2026-11-30).",
 )
 @click.option(
-    "--to", "to", type=click.Choice(["slack", "email", "file"]), default="file", show_default=True,
+    "--to",
+    "to",
+    type=click.Choice(["slack", "email", "file"]),
+    default="file",
+    show_default=True,
     help="slack: post to slack.channels.digest with the chart; email: SMTP to digest.email.recipients; "
     "file: standalone HTML.",
 )
-@click.option("--output", type=click.Path(dir_okay=False), default=None,
-              help="File to write with --to file [default: digest-PERIOD.html]; '-' prints plain text.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File to write with --to file [default: digest-PERIOD.html]; '-' prints plain text.",
+)
 @config_option
 @translate_errors
 def digest_cmd(period: str, to: str, output: str | None, config_path: str | None, verbose: int) -> None:
@@ -82,7 +90,9 @@ def spikes_cmd(config_path: str | None, verbose: int) -> None:
     settings = setup(config_path, verbose)
     found = check_spikes(open_db(settings), settings, utcnow())
     for s in found:
-        click.echo(f"spike: {s.brand} {s.topic}: {s.count} complaints ({s.expected:.0f} usual) from {s.start:%H:%M} UTC")
+        click.echo(
+            f"spike: {s.brand} {s.topic}: {s.count} complaints ({s.expected:.0f} usual) from {s.start:%H:%M} UTC"
+        )
     if not found:
         click.echo("no new spike")
 
@@ -93,7 +103,9 @@ def spikes_cmd(config_path: str | None, verbose: int) -> None:
 @click.option("--hash-password", is_flag=True, help="Prompt for a password and print its hash for dashboard.users.")
 @config_option
 @translate_errors
-def dashboard_cmd(host: str | None, port: int | None, hash_password: bool, config_path: str | None, verbose: int) -> None:
+def dashboard_cmd(
+    host: str | None, port: int | None, hash_password: bool, config_path: str | None, verbose: int
+) -> None:
     """Serve the web dashboard: case queue, case detail with actions, trends.
 
     Login is required (dashboard.users with hashed passwords, or a trusted

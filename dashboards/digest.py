@@ -272,8 +272,11 @@ def build_digest(data: DigestInput, cfg: DigestConfig) -> Digest:
     esc = [c for c in data.cases if c.id in escalated_ids or (c.status == "escalated" and p.start <= c.start < p.end)]
     digest.escalation_count = len(esc)
     digest.escalations = [_case_line(c, mask) for c in sorted(esc, key=_rank)[: cfg.top_n]]
-    reach = [c for c in ours if (c.tier or "").lower() in ("vip", "key", "enterprise") or
-             (c.followers or 0) >= cfg.high_reach_followers]
+    reach = [
+        c
+        for c in ours
+        if (c.tier or "").lower() in ("vip", "key", "enterprise") or (c.followers or 0) >= cfg.high_reach_followers
+    ]
     reach.sort(key=lambda c: (-(c.tier is not None), -(c.followers or 0), c.id))
     digest.high_reach_count = len(reach)
     digest.high_reach = [_quote(c, mask) for c in reach[: cfg.top_n]]
@@ -368,8 +371,7 @@ def _sla(cases: tuple[CaseRow, ...], p: Period, now: datetime, cfg: DigestConfig
     r_breach = sum(
         1
         for c in opened
-        if (c.first_response_at or min(now, p.end + target_r)) - c.start > target_r
-        and c.status != "not_complaint"
+        if (c.first_response_at or min(now, p.end + target_r)) - c.start > target_r and c.status != "not_complaint"
     )
     resolved = [c for c in cases if c.resolved_at and p.start <= c.resolved_at < p.end]
     res = [(c.resolved_at - c.start).total_seconds() / 3600 for c in resolved if c.resolved_at]
@@ -401,7 +403,9 @@ def _agents(cases: tuple[CaseRow, ...], events: tuple[EventRow, ...], p: Period)
             if who:
                 res[who].append((c.resolved_at - c.start).total_seconds() / 3600)
     names = sorted(set(load) | set(res), key=lambda n: (-len(res.get(n, [])), -load.get(n, 0), n))
-    return [Agent(n, load.get(n, 0), len(res.get(n, [])), statistics.median(res[n]) if res.get(n) else None) for n in names]
+    return [
+        Agent(n, load.get(n, 0), len(res.get(n, [])), statistics.median(res[n]) if res.get(n) else None) for n in names
+    ]
 
 
 def _third_parties(complaints: list[ComplaintRow], names: tuple[str, ...]) -> list[tuple[str, int]]:
@@ -443,7 +447,15 @@ def _quote(c: ComplaintRow, mask) -> Quote:  # type: ignore[no-untyped-def]
 def _case_line(c: CaseRow, mask) -> CaseLine:  # type: ignore[no-untyped-def]
     handle, text = mask
     return CaseLine(
-        c.id, c.brand, c.status, c.priority, handle(c.author), c.followers, c.tier, c.assignee, c.start,
+        c.id,
+        c.brand,
+        c.status,
+        c.priority,
+        handle(c.author),
+        c.followers,
+        c.tier,
+        c.assignee,
+        c.start,
         text(c.summary[:200]),
     )
 
@@ -467,13 +479,19 @@ def _highlights(d: Digest) -> list[str]:
     if d.spikes:
         s = d.spikes[0]
         what = "complaints" if s.topic == ALL else f"“{s.topic}” complaints"
-        out.append(f"{len(d.spikes)} spike(s); the largest: {s.count} {d.spikes[0].brand} {what} "
-                   f"around {s.start:%a %H:%M} UTC ({s.ratio:.1f}× usual).")
+        out.append(
+            f"{len(d.spikes)} spike(s); the largest: {s.count} {d.spikes[0].brand} {what} "
+            f"around {s.start:%a %H:%M} UTC ({s.ratio:.1f}× usual)."
+        )
     if d.sla.compliance is not None:
-        out.append(f"First-response SLA met for {d.sla.compliance:.0%} of new cases "
-                   f"({d.sla.response_breaches} breaches of {d.sla.target_response_min} min).")
+        out.append(
+            f"First-response SLA met for {d.sla.compliance:.0%} of new cases "
+            f"({d.sla.response_breaches} breaches of {d.sla.target_response_min} min)."
+        )
     if d.oldest_open:
         age = (d.generated_at - d.oldest_open.opened_at).days
-        out.append(f"{d.backlog_open} open cases ({d.backlog_unassigned} unassigned); the oldest is #{d.oldest_open.id}, "
-                   f"{age} day(s) old.")
+        out.append(
+            f"{d.backlog_open} open cases ({d.backlog_unassigned} unassigned); the oldest is #{d.oldest_open.id}, "
+            f"{age} day(s) old."
+        )
     return out

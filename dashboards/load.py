@@ -61,7 +61,9 @@ def load_digest_input(db: Database, settings: Settings, period: Period, now: dat
             (at, brand, tuple((a or {}).get("topics") or ()))
             for at, brand, a in s.execute(
                 select(Mention.created_at, Mention.brand, Mention.analysis).where(
-                    Mention.is_complaint.is_(True), Mention.created_at >= base_start, Mention.created_at < prev.start,
+                    Mention.is_complaint.is_(True),
+                    Mention.created_at >= base_start,
+                    Mention.created_at < prev.start,
                     *_counted(),
                 )
             ).all()
@@ -95,8 +97,18 @@ def load_digest_input(db: Database, settings: Settings, period: Period, now: dat
 def _complaints(s: Session, start: datetime, end: datetime) -> tuple[ComplaintRow, ...]:
     q = (
         select(
-            Mention.id, Mention.created_at, Mention.brand, Mention.source, Mention.platform, Mention.text,
-            Author.handle, Author.followers, Author.tier, Mention.analysis, Mention.case_id, Mention.url,
+            Mention.id,
+            Mention.created_at,
+            Mention.brand,
+            Mention.source,
+            Mention.platform,
+            Mention.text,
+            Author.handle,
+            Author.followers,
+            Author.tier,
+            Mention.analysis,
+            Mention.case_id,
+            Mention.url,
         )
         .outerjoin(Author, Author.id == Mention.author_id)
         .where(Mention.is_complaint.is_(True), Mention.created_at >= start, Mention.created_at < end, *_counted())
@@ -107,8 +119,19 @@ def _complaints(s: Session, start: datetime, end: datetime) -> tuple[ComplaintRo
         a = a or {}
         out.append(
             ComplaintRow(
-                mid, at, brand, src, plat, text, handle, fol, tier,
-                tuple(a.get("topics") or ()), tuple(a.get("escalation") or ()), cid, url,
+                mid,
+                at,
+                brand,
+                src,
+                plat,
+                text,
+                handle,
+                fol,
+                tier,
+                tuple(a.get("topics") or ()),
+                tuple(a.get("escalation") or ()),
+                cid,
+                url,
             )
         )
     return tuple(out)
@@ -120,19 +143,26 @@ def _cases(s: Session, period: Period, complained: set[int]) -> tuple[CaseRow, .
     ``started_at`` is the customer's first post of the case (the SLA clock starts
     when the customer spoke, not when gripewatch saw it).
     """
-    base = (
-        select(
-            Case.id, Case.brand, Case.status, Case.priority, Case.assignee, Case.opened_at, Case.first_response_at,
-            Case.resolved_at, Author.handle, Author.followers, Author.tier, Case.summary,
-        )
-        .outerjoin(Author, Author.id == Case.author_id)
-    )
+    base = select(
+        Case.id,
+        Case.brand,
+        Case.status,
+        Case.priority,
+        Case.assignee,
+        Case.opened_at,
+        Case.first_response_at,
+        Case.resolved_at,
+        Author.handle,
+        Author.followers,
+        Author.tier,
+        Case.summary,
+    ).outerjoin(Author, Author.id == Case.author_id)
     q = base.where(
-            or_(
-                Case.status.in_(OPEN),
-                Case.opened_at.between(period.start, period.end),
-                Case.resolved_at.between(period.start, period.end),
-            )
+        or_(
+            Case.status.in_(OPEN),
+            Case.opened_at.between(period.start, period.end),
+            Case.resolved_at.between(period.start, period.end),
+        )
     )
     rows = {r[0]: r for r in s.execute(q).all()}
     missing = sorted(complained - rows.keys())

@@ -59,7 +59,11 @@ def terms(text: str, ignore: frozenset[str] = frozenset()) -> set[str]:
 
 
 def group_complaints(
-    complaints: Sequence[Complaint], ignore: Iterable[str] = (), min_size: int = 2, max_groups: int = 12, quotes: int = 3
+    complaints: Sequence[Complaint],
+    ignore: Iterable[str] = (),
+    min_size: int = 2,
+    max_groups: int = 12,
+    quotes: int = 3,
 ) -> list[Group]:
     """Groups of similar complaints, largest first."""
     ign = frozenset(w.lower() for name in ignore for w in name.split())

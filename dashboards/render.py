@@ -100,8 +100,10 @@ def render_slack_blocks(d: Digest) -> list[dict[str, Any]]:
         ]
         blocks.append(_section("*Spikes*\n" + "\n".join(lines)))
     if d.high_reach:
-        lines = [f"• {q.author}: {_mrkdwn(q.text[:160])}" + (f" (case #{q.case_id})" if q.case_id else "")
-                 for q in d.high_reach]
+        lines = [
+            f"• {q.author}: {_mrkdwn(q.text[:160])}" + (f" (case #{q.case_id})" if q.case_id else "")
+            for q in d.high_reach
+        ]
         blocks.append(_section(f"*VIP and high-reach complaints* ({d.high_reach_count})\n" + "\n".join(lines)))
     if d.agents:
         lines = [f"• {_mrkdwn(a.name)}: {a.open} open, {a.resolved} resolved" for a in d.agents[:10]]

@@ -61,7 +61,9 @@ def hour(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
 
-def hourly_series(rows: Iterable[tuple[datetime, str | None, Iterable[str]]]) -> dict[tuple[str, str], dict[datetime, int]]:
+def hourly_series(
+    rows: Iterable[tuple[datetime, str | None, Iterable[str]]],
+) -> dict[tuple[str, str], dict[datetime, int]]:
     """(created_at, brand, topics) of complaints -> hourly counts per (brand, ALL) and (brand, topic)."""
     out: dict[tuple[str, str], dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
     for at, brand, topics in rows:
@@ -178,9 +180,7 @@ def _cases_behind(s: Any, sp: Spike, limit: int = 50) -> list[int]:
         Mention.case_id.is_not(None),
     )
     q = q.where(Mention.brand.is_(None) if sp.brand == "(no brand)" else Mention.brand == sp.brand)
-    ids = [
-        cid for cid, a in s.execute(q).all() if sp.topic == ALL or sp.topic in ((a or {}).get("topics") or ())
-    ]
+    ids = [cid for cid, a in s.execute(q).all() if sp.topic == ALL or sp.topic in ((a or {}).get("topics") or ())]
     return sorted(set(ids))[:limit]
 
 

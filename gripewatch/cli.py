@@ -331,6 +331,7 @@ def config_check(config_path: str | None, verbose: int) -> None:
 
 
 from dashboards.cli import register as _register_dashboards  # noqa: E402  (digest, dashboard, spikes)
+
 _register_dashboards(cli)
 
 
