@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import click
 
-from gripewatch.cli import CliError, config_option, open_db, setup, translate_errors
+from gripewatch.cli import cli, config_option, open_db, setup, translate_errors
 from gripewatch.models import utcnow
-
-
-def make_digest(db, settings, period_text: str, now: datetime):  # type: ignore[no-untyped-def]
-    """Load, build and chart the digest of ``period_text``: (digest, chart PNG)."""
-    from dashboards.charts import digest_chart
-    from dashboards.digest import build_digest
-    from dashboards.load import load_digest_input
-    from dashboards.period import parse_period
-
-    period = parse_period(period_text, settings.digest.timezone, now)
-    digest = build_digest(load_digest_input(db, settings, period, now), settings.digest)
-    return digest, digest_chart(digest)
 
 
 @click.command("digest")
@@ -53,6 +40,7 @@ def digest_cmd(period: str, to: str, output: str | None, config_path: str | None
     Example: gripewatch digest --period 2026-W47 --to file --output digest.html
     """
     from dashboards import send
+    from dashboards.load import make_digest
 
     settings = setup(config_path, verbose)
     db = open_db(settings)
@@ -129,9 +117,5 @@ def dashboard_cmd(
     uvicorn.run(app, host=host or cfg.host, port=port or cfg.port, log_level="warning" if not verbose else "info")
 
 
-def register(cli: click.Group) -> None:
-    for cmd in (digest_cmd, dashboard_cmd, spikes_cmd):
-        cli.add_command(cmd)
-
-
-__all__ = ["CliError", "register"]
+for _cmd in (digest_cmd, dashboard_cmd, spikes_cmd):
+    cli.add_command(_cmd)

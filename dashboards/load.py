@@ -179,3 +179,14 @@ def _cases(s: Session, period: Period, complained: set[int]) -> tuple[CaseRow, .
             ).all()
         )
     return tuple(CaseRow(*r, started_at=min(first.get(cid) or r[5], r[5])) for cid, r in rows.items())
+
+
+def make_digest(db: Database, settings: Settings, period_text: str, now: datetime):  # type: ignore[no-untyped-def]
+    """Load, build and chart the digest of ``period_text``: (digest, chart PNG)."""
+    from dashboards.charts import digest_chart
+    from dashboards.digest import build_digest
+    from dashboards.period import parse_period
+
+    period = parse_period(period_text, settings.digest.timezone, now)
+    digest = build_digest(load_digest_input(db, settings, period, now), settings.digest)
+    return digest, digest_chart(digest)

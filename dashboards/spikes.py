@@ -2,8 +2,8 @@
 
 :func:`detect_spikes` is pure. For every series (brand, topic) it compares the
 complaints of the last ``window_hours`` with the *same hours of the week* in
-each of the previous ``baseline_weeks`` weeks (and the windows either side of
-them), so a Monday-morning rush is compared with other Monday mornings. The
+each of the previous ``baseline_weeks`` weeks, so a Monday-morning rush is
+compared with other Monday mornings. The
 baseline is the median of those samples and its spread the MAD (scaled to a
 standard deviation, floored at the Poisson noise ``sqrt(expected)``). A window
 is a spike when it has at least ``min_complaints``, at least ``min_ratio``
@@ -102,11 +102,7 @@ def detect_spikes(
         key = f"{brand}|{topic}"
         if key in last_alerted and end - last_alerted[key] < cooldown:
             continue
-        samples = [
-            _window_sum(counts, end - timedelta(weeks=k) + timedelta(hours=shift), w)
-            for k in range(1, cfg.baseline_weeks + 1)
-            for shift in (-w, 0, w)
-        ]
+        samples = [_window_sum(counts, end - timedelta(weeks=k), w) for k in range(1, cfg.baseline_weeks + 1)]
         expected = statistics.median(samples)
         mad = statistics.median(abs(s - expected) for s in samples) * 1.4826
         scale = max(mad, math.sqrt(max(expected, 1.0)))

@@ -330,9 +330,7 @@ def config_check(config_path: str | None, verbose: int) -> None:
     click.echo(f"  slack: {s.slack.mode} → alerts {s.slack.channels.alerts}")
 
 
-from dashboards.cli import register as _register_dashboards  # noqa: E402  (digest, dashboard, spikes)
-
-_register_dashboards(cli)
+import dashboards.cli  # noqa: E402,F401  registers digest, dashboard and spikes
 
 
 def main() -> None:
