@@ -70,7 +70,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         async def wrapped(request: Request) -> Response:
             user = user_of(request)
             if user is None:
-                if request.method == "GET" and "text/html" in request.headers.get("accept", "text/html"):
+                if request.method == "GET" and not request.url.path.endswith(".png"):
                     if cfg.auth == "header":
                         return _secure(PlainTextResponse("login required", status_code=401))
                     return _secure(RedirectResponse(f"/login?next={request.url.path}", status_code=303))
