@@ -117,7 +117,7 @@ class Case(Base):
 
     __tablename__ = "cases"
     __table_args__ = (
-        Index("ix_cases_status_priority", "status", "priority_score"),
+        Index("ix_cases_status_opened", "status", "opened_at"),
         Index("ix_cases_opened_at", "opened_at"),
         Index("ix_cases_resolved_at", "resolved_at"),
     )

@@ -13,7 +13,7 @@ branch_labels = None
 depends_on = None
 
 _INDEXES = [
-    ("cases", "ix_cases_status_priority", ["status", "priority_score"]),
+    ("cases", "ix_cases_status_opened", ["status", "opened_at"]),
     ("cases", "ix_cases_opened_at", ["opened_at"]),
     ("cases", "ix_cases_resolved_at", ["resolved_at"]),
     ("case_events", "ix_case_events_at", ["at"]),
