@@ -117,7 +117,8 @@ def _flush(con: sqlite3.Connection, mentions: list, cases: list, events: list) -
     with con:
         con.executemany(
             "INSERT INTO cases (id, brand, author_id, status, priority, priority_score, severity, summary, assignee,"
-            " opened_at, updated_at, first_response_at, resolved_at, mention_count) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " opened_at, updated_at, first_response_at, resolved_at, mention_count)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             cases,
         )
         con.executemany(
