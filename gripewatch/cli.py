@@ -340,6 +340,7 @@ def config_check(config_path: str | None, verbose: int) -> None:
 from analysis.cli_model import model as model_group  # noqa: E402
 
 cli.add_command(model_group)
+import dashboards.cli  # noqa: E402,F401  registers digest, dashboard and spikes
 
 
 def main() -> None:

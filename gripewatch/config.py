@@ -87,6 +87,80 @@ class PipelineConfig(Strict):
     lease_seconds: int = Field(300, ge=10)
 
 
+class SpikeConfig(Strict):
+    """Complaint spikes per brand and topic against the same hours of the previous weeks."""
+
+    enabled: bool = True
+    window_hours: int = Field(3, ge=1, le=48)
+    baseline_weeks: int = Field(4, ge=1, le=12)
+    min_complaints: int = Field(5, ge=1)
+    min_ratio: float = Field(3.0, ge=1.0)
+    z_threshold: float = Field(4.0, gt=0)
+    cooldown_hours: float = Field(12.0, ge=0)
+
+
+class DigestEmailConfig(Strict):
+    host: str = "localhost"
+    port: int = Field(25, ge=1, le=65535)
+    starttls: bool = False
+    ssl: bool = False  # implicit TLS (port 465)
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = "gripewatch@localhost"
+    recipients: tuple[str, ...] = ()
+    timeout_seconds: float = Field(30.0, gt=0)
+
+
+class DigestConfig(Strict):
+    """The weekly digest (``gripewatch digest``) and spike alerts."""
+
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: str = Field("08:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    timezone: str = "UTC"
+    mask_authors: bool = True
+    top_n: int = Field(5, ge=1, le=50)
+    high_reach_followers: int = Field(10_000, ge=0)
+    sla_first_response_minutes: int = Field(60, ge=1)
+    sla_resolution_hours: int = Field(24, ge=1)
+    competitors: tuple[str, ...] = ()  # brands (configured under brands:) that are competitors
+    third_parties: tuple[str, ...] = ()  # names of partners/suppliers to count in complaints
+    dashboard_url: str | None = None  # linked from the digest and from spike alerts
+    email: DigestEmailConfig = DigestEmailConfig()
+    spikes: SpikeConfig = SpikeConfig()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class DashboardUser(Strict):
+    username: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.@-]+$")
+    name: str | None = None
+    password_hash: SecretStr | None = None  # from `gripewatch dashboard --hash-password`
+    role: Literal["agent", "manager", "admin"] = "agent"
+
+
+class DashboardConfig(Strict):
+    """The web dashboard (``gripewatch dashboard``)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    auth: Literal["password", "header"] = "password"
+    trusted_header: str = "X-Forwarded-User"
+    secret_key: SecretStr | None = None
+    session_hours: float = Field(12.0, gt=0)
+    secure_cookies: bool = False  # set true behind HTTPS
+    users: tuple[DashboardUser, ...] = ()
+    page_size: int = Field(50, ge=1, le=500)
+
+
 class Settings(Strict):
     database: DatabaseConfig = DatabaseConfig()
     brands: tuple[BrandConfig, ...] = ()
@@ -95,6 +169,8 @@ class Settings(Strict):
     analysis: Any = None
     pipeline: PipelineConfig = PipelineConfig()
     outbox: OutboxConfig = OutboxConfig()
+    digest: DigestConfig = DigestConfig()
+    dashboard: DashboardConfig = DashboardConfig()
     config_path: Path | None = None
 
     def analysis_settings(self) -> AnalysisSettings:

@@ -5,6 +5,7 @@
     SourceState   one row per configured source: cursor and health
     Lease         named locks with expiry (jobs, run-once, outbox)
     Feedback      staff corrections of the complaint model
+    SpikeAlert    last complaint spike alerted per brand and topic (cooldown)
 
 All timestamps are stored as UTC and come back timezone-aware.
 """
@@ -80,6 +81,7 @@ class Mention(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="uq_mention_source_external"),
         Index("ix_mentions_created_at", "created_at"),
+        Index("ix_mentions_complaint_created", "is_complaint", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,6 +117,11 @@ class Case(Base):
     """One customer problem, however many mentions it takes."""
 
     __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status_opened", "status", "opened_at"),
+        Index("ix_cases_opened_at", "opened_at"),
+        Index("ix_cases_resolved_at", "resolved_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     brand: Mapped[str | None] = mapped_column(String(128), index=True)
@@ -142,6 +149,7 @@ class CaseEvent(Base):
     """The audit trail: who did what to a case, and when."""
 
     __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_at", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -206,3 +214,15 @@ class Feedback(Base):
     label: Mapped[int] = mapped_column(Integer)  # 1 complaint, 0 not
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SpikeAlert(Base):
+    """The last spike alerted per brand and topic: the cooldown's memory."""
+
+    __tablename__ = "spike_alerts"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)  # "brand|topic"
+    alerted_at: Mapped[datetime]
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer)
+    expected: Mapped[float] = mapped_column(Float)

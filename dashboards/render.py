@@ -1,0 +1,123 @@
+"""Renderers of a :class:`~dashboards.digest.Digest`: HTML (e-mail and file), Slack Block Kit, plain text."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from dashboards.digest import ALL, Digest
+
+_env = Environment(loader=PackageLoader("dashboards", "templates"), autoescape=select_autoescape(["html"]))
+
+
+def fmt_minutes(m: float | None) -> str:
+    if m is None:
+        return "–"
+    return f"{m:.0f} min" if m < 120 else f"{m / 60:.1f} h"
+
+
+def fmt_hours(h: float | None) -> str:
+    if h is None:
+        return "–"
+    return f"{h:.1f} h" if h < 48 else f"{h / 24:.1f} d"
+
+
+def change(now: float, before: float) -> str:
+    if not before:
+        return "new" if now else "±0"
+    return f"{(now - before) / before:+.0%}"
+
+
+def spike_label(s: Any) -> str:
+    return "all complaints" if s.topic == ALL else s.topic
+
+
+_env.filters.update(minutes=fmt_minutes, hours=fmt_hours)
+_env.globals.update(change=change, spike_label=spike_label)
+
+
+def render_html(d: Digest, chart_src: str | None = None) -> str:
+    """The digest as one HTML page (inline styles, so it survives e-mail clients).
+
+    ``chart_src`` is the chart's URL: ``cid:...`` in e-mail, a data URI in a file.
+    """
+    return _env.get_template("digest.html").render(d=d, chart_src=chart_src)
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def render_text(d: Digest) -> str:
+    """The digest as plain text (the e-mail's text part)."""
+    return _env.get_template("digest.txt").render(d=d)
+
+
+def _mrkdwn(s: str) -> str:
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_slack_blocks(d: Digest) -> list[dict[str, Any]]:
+    """The digest summary as Slack Block Kit blocks (at most 50, each text under 3000 chars)."""
+    t = d.total
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": f"Weekly digest · {d.period.label}"[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(f"• {_mrkdwn(h)}" for h in d.highlights)}},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Mentions*\n{t.mentions:,} ({change(t.mentions, t.previous_mentions)})"},
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Complaints*\n{t.complaints:,} ({change(t.complaints, t.previous_complaints)}) · "
+                    f"{t.rate:.0%} rate",
+                },
+                {
+                    "type": "mrkdwn",
+                    "text": f"*First response*\nmedian {fmt_minutes(d.sla.first_response_median_min)} · "
+                    f"p90 {fmt_minutes(d.sla.first_response_p90_min)}",
+                },
+                {
+                    "type": "mrkdwn",
+                    "text": f"*Backlog*\n{d.backlog_open} open · {d.backlog_unassigned} unassigned",
+                },
+            ],
+        },
+    ]
+    if d.problems:
+        lines = []
+        for p in d.problems:
+            q = f"\n> _{_mrkdwn(p.quotes[0].text[:200])}_ — {p.quotes[0].author}" if p.quotes else ""
+            lines.append(f"*{_mrkdwn(p.label)}* · {p.count} ({change(p.count, p.previous)}){q}")
+        blocks += [{"type": "divider"}, _section("*Top recurring problems*\n" + "\n".join(lines))]
+    if d.spikes:
+        lines = [
+            f"• {_mrkdwn(s.brand)} {_mrkdwn(spike_label(s))}: {s.count} in {s.start:%a %H:%M}–{s.end:%H:%M} UTC "
+            f"({s.ratio:.1f}× usual)"
+            for s in d.spikes[:10]
+        ]
+        blocks.append(_section("*Spikes*\n" + "\n".join(lines)))
+    if d.high_reach:
+        lines = [
+            f"• {q.author}: {_mrkdwn(q.text[:160])}" + (f" (case #{q.case_id})" if q.case_id else "")
+            for q in d.high_reach
+        ]
+        blocks.append(_section(f"*VIP and high-reach complaints* ({d.high_reach_count})\n" + "\n".join(lines)))
+    if d.agents:
+        lines = [f"• {_mrkdwn(a.name)}: {a.open} open, {a.resolved} resolved" for a in d.agents[:10]]
+        blocks.append(_section("*Team*\n" + "\n".join(lines)))
+    ctx = f"Generated {d.generated_at:%Y-%m-%d %H:%M} UTC by gripewatch"
+    if d.dashboard_url:
+        ctx += f" · <{d.dashboard_url}|open the dashboard>"
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": ctx}]})
+    return blocks[:50]
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:2990]}}
+
+
+def slack_fallback_text(d: Digest) -> str:
+    return f"Weekly digest {d.period.label}: " + " ".join(d.highlights)[:2500]
