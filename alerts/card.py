@@ -21,6 +21,8 @@ from alerts.reply import first_response_p90, suggested_reply
 from gripewatch.config import Settings
 from gripewatch.models import Case, CaseEvent, Mention
 
+__all__ = ["ACTIONS", "CaseEvent", "card_payload", "escalation_post", "event", "note", "refresh", "who"]
+
 ACTIONS = ("acknowledge", "assign_me", "replied", "resolve", "escalate", "not_complaint")
 _VERBS = {
     "opened": "opened",

@@ -330,6 +330,9 @@ def config_check(config_path: str | None, verbose: int) -> None:
     click.echo(f"  slack: {s.slack.mode} → alerts {s.slack.channels.alerts}")
 
 
+__import__("alerts.cli", fromlist=["register"]).register(cli)  # slack serve, customers link/import, cases act
+
+
 def main() -> None:
     cli(prog_name="gripewatch")
 
