@@ -113,7 +113,9 @@ def test_alert_has_buttons_and_a_follow_up_goes_into_the_thread(tmp_path: Path, 
     assert "view post" in text and "followers" in text
 
     # the customer writes again: a thread reply to the owner, not a new top-level alert
-    settings = slack_settings(tmp_path, db_url, fake_slack, [rec(1, COMPLAINT), rec(2, "@AcmeHelp hello?? still nothing")])
+    settings = slack_settings(
+        tmp_path, db_url, fake_slack, [rec(1, COMPLAINT), rec(2, "@AcmeHelp hello?? still nothing")]
+    )
     ingest(db, settings, clock)
     drain(db, settings, clock)
     top = [m for m in fake_slack.posted("#care") if not m.get("thread_ts")]
@@ -213,7 +215,9 @@ def test_bad_or_stale_signatures_get_401(tmp_path: Path, db: Database, db_url: s
         assert s.get(Case, case.id).status == "new"
 
 
-def test_500_then_429_then_ok_gives_exactly_one_message_per_alert(tmp_path: Path, db: Database, db_url: str, fake_slack):
+def test_500_then_429_then_ok_gives_exactly_one_message_per_alert(
+    tmp_path: Path, db: Database, db_url: str, fake_slack
+):
     clock = Clock()
     records = [rec(i, COMPLAINT.replace("two", str(i)), author=f"cust{i}") for i in range(3)]
     settings = slack_settings(tmp_path, db_url, fake_slack, records)
@@ -234,7 +238,9 @@ def test_500_then_429_then_ok_gives_exactly_one_message_per_alert(tmp_path: Path
     assert set(counts.values()) == {1}
 
 
-def test_slack_down_ten_minutes_delivers_everything_once_in_order(tmp_path: Path, db: Database, db_url: str, fake_slack):
+def test_slack_down_ten_minutes_delivers_everything_once_in_order(
+    tmp_path: Path, db: Database, db_url: str, fake_slack
+):
     clock = Clock()
     records = []
     for i in range(12):
