@@ -101,11 +101,11 @@ def _deliver(db: Database, settings: Settings, notifier: SlackNotifier, now: Cal
 def serve(settings: Settings, db: Database, http: bool = False, port: int = 3000) -> None:
     """Check the channels are private, then run the app until interrupted."""
     s = settings.slack
-    if s.token is None:
+    if not (s.token and s.token.get_secret_value()):
         raise ConfigError(f"{settings.config_path}: slack.token: required for slack serve")
-    if http and s.signing_secret is None:
+    if http and not (s.signing_secret and s.signing_secret.get_secret_value()):
         raise ConfigError(f"{settings.config_path}: slack.signing_secret: required for slack serve --http")
-    if not http and s.app_token is None:
+    if not http and not (s.app_token and s.app_token.get_secret_value()):
         raise ConfigError(f"{settings.config_path}: slack.app_token: required for Socket Mode (or use --http)")
     app = build_app(settings, db)
     check_channels(app.client, settings)
