@@ -108,7 +108,8 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
         {"type": "context", "elements": [{"type": "mrkdwn", "text": esc(t)[:2990]} for t in facts]},
         _md(f"{owner_line(p)} · {sla_line(p)}"),
         _md(
-            f"*Suggested reply* (edit it, then answer yourself — nothing is posted for you):\n```{p.get('suggested_reply', '')}```"
+            "*Suggested reply* (edit it, then answer yourself — nothing is posted for you):\n"
+            f"```{p.get('suggested_reply', '')}```"
         ),
     ]
     if history:
@@ -155,7 +156,8 @@ def text_note(p: dict[str, Any]) -> list[dict[str, Any]]:
 def fallback(kind: str, case_id: int | None, p: dict[str, Any]) -> str:
     handle = (p.get("author") or {}).get("handle") or "someone"
     if kind in ("new_case", "card_update"):
-        return f"{p.get('priority', 'normal')} case #{case_id} ({p.get('status')}) from @{handle}: {(p.get('text') or '')[:200]}"
+        head = f"{p.get('priority', 'normal')} case #{case_id} ({p.get('status')})"
+        return f"{head} from @{handle}: {(p.get('text') or '')[:200]}"
     if kind == "case_update":
         return f"@{handle} wrote again on case #{case_id}: {(p.get('text') or '')[:200]}"
     return str(p.get("title") or p.get("text") or kind)

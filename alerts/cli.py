@@ -56,8 +56,11 @@ def register(cli: click.Group) -> None:
         from alerts.customers import link
 
         db = open_db(setup(config_path, verbose))
-        with db.sessions() as s, s.begin():
-            key = link(s, list(identities))
+        try:
+            with db.sessions() as s, s.begin():
+                key = link(s, list(identities))
+        finally:
+            db.dispose()
         click.echo(f"linked {len(identities)} identities as customer {key}")
 
     @customers_group.command("import")
@@ -75,8 +78,11 @@ def register(cli: click.Group) -> None:
         from alerts.customers import import_csv
 
         db = open_db(setup(config_path, verbose))
-        with db.sessions() as s, s.begin():
-            r = import_csv(s, file)
+        try:
+            with db.sessions() as s, s.begin():
+                r = import_csv(s, file)
+        finally:
+            db.dispose()
         click.echo(f"imported {r.rows} customers ({r.created} not seen before)")
 
     @click.command("act")
@@ -100,6 +106,8 @@ def register(cli: click.Group) -> None:
                 out = apply(s, settings, case_id, action, actor, utcnow())
         except ActionRefused as e:
             raise CliError(str(e)) from None
+        finally:
+            db.dispose()
         click.echo(out.message)
 
     cli.add_command(slack_group)

@@ -47,17 +47,17 @@ def test_working_time_skips_nights_and_weekends() -> None:
 def test_assignment_never_exceeds_capacity_under_1000_cases(tmp_path: Path, db: Database, db_url: str) -> None:
     rng = random.Random(5)
     records = [rec(i, COMPLAINT.replace("two", str(i)), author=f"c{i}") for i in range(1000)]
+    mornings = {"hours": "00:00-12:00", "tz": "UTC", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}
     staff = [
         {"slack_id": "UA1", "name": "A", "capacity": 7},
-        {"slack_id": "UA2", "name": "B", "capacity": 3, "working_hours": {"hours": "00:00-12:00", "tz": "UTC",
-                                                                         "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}},
+        {"slack_id": "UA2", "name": "B", "capacity": 3, "working_hours": mornings},  # off shift half the time
         {"slack_id": "UA3", "name": "C", "capacity": 12},
         {"slack_id": "UM1", "name": "M", "role": "manager"},
-    ]  # fmt: skip
+    ]
     settings = make_settings(tmp_path, db_url, records, staff=staff)
-    settings = settings.model_copy(
-        update={"sources": (settings.sources[0].model_copy(update={"options": settings.sources[0].options.model_copy(update={"page_size": 40})}),)}
-    )  # fmt: skip
+    src = settings.sources[0]
+    src = src.model_copy(update={"options": src.options.model_copy(update={"page_size": 40})})
+    settings = settings.model_copy(update={"sources": (src,)})
     caps = {"UA1": 7, "UA2": 3, "UA3": 12}
     clock = Clock(datetime(2026, 11, 10, 6, tzinfo=UTC))
     seen = {"max": {u: 0 for u in caps}, "queued": 0}
