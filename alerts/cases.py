@@ -1,45 +1,142 @@
-"""Cases: one per customer problem. A new complaint opens one; anything the same
-customer writes while it is open joins it (and goes to its thread and owner)."""
+"""Cases: one per customer problem.
+
+A complaint opens a case (priority scored, routed to a channel, assigned to
+the least-loaded on-shift agent, SLA clocks started, alert queued). Whatever
+the same customer writes while it is open — same author, the same
+conversation, or an identity linked with ``gripewatch customers link`` —
+joins that case: its priority can only rise, and the mention goes to the
+case's Slack thread mentioning the owner, never as a new top-level alert. A
+resolved case reopens when the customer writes again within
+``cases.reopen_days``; their first mention after resolution is recorded as a
+satisfaction signal either way.
+
+Lifecycle: new → acknowledged → waiting (on customer) → resolved → closed,
+plus escalated; every change is a CaseEvent (the audit trail).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alerts import assign, card, sla
 from alerts.outbox import enqueue
+from alerts.priority import RANK, Facts, score
 from gripewatch.config import Settings
-from gripewatch.models import Case, CaseEvent, Mention
+from gripewatch.models import Author, Case, Mention
 
-OPEN_STATUSES = ("new", "acknowledged", "waiting", "escalated")
-_PRIORITY_BY_SEVERITY = {"critical": "critical", "high": "high", "medium": "normal", "low": "low"}
-#: Triggers whose cases go straight to the escalations channel (a manager is asked for, or legal/safety risk).
-ESCALATE_TRIGGERS = {"manager", "legal", "safety"}
-_RANK = {"low": 0, "normal": 1, "high": 2, "critical": 3}
+OPEN_STATUSES = assign.OPEN_STATUSES
+#: Escalation triggers whose cases go straight to the escalations channel (a manager is asked for, or a
+#: legal or safety risk); churn intent and repeated contact raise priority but stay with the team.
+ESCALATE_TRIGGERS = frozenset({"manager", "legal", "safety"})
+
+
+def customer_author_ids(session: Session, author_id: int | None) -> list[int]:
+    """The author and every identity linked to them (same ``customer_key``)."""
+    if author_id is None:
+        return []
+    key = session.scalar(select(Author.customer_key).where(Author.id == author_id))
+    if not key:
+        return [author_id]
+    return list(session.scalars(select(Author.id).where(Author.customer_key == key)).all())
+
+
+def case_for(session: Session, mention: Mention, statuses: tuple[str, ...] = OPEN_STATUSES) -> Case | None:
+    """The customer's newest case with this brand in ``statuses``: by author, linked identity or conversation."""
+    ids = customer_author_ids(session, mention.author_id)
+    if ids:
+        found = session.scalars(
+            select(Case)
+            .where(Case.author_id.in_(ids), Case.brand == mention.brand, Case.status.in_(statuses))
+            .order_by(Case.id.desc())
+            .limit(1)
+        ).first()
+        if found is not None:
+            return found
+    if mention.conversation_id and mention.author_id is None:
+        return session.scalars(
+            select(Case)
+            .join(Mention, Mention.case_id == Case.id)
+            .where(
+                Mention.platform == mention.platform,
+                Mention.conversation_id == mention.conversation_id,
+                Case.brand == mention.brand,
+                Case.status.in_(statuses),
+            )
+            .order_by(Case.id.desc())
+            .limit(1)
+        ).first()
+    return None
 
 
 def open_case_for(session: Session, author_id: int | None, brand: str | None) -> Case | None:
-    """The author's open case with this brand, if any (the newest)."""
-    if author_id is None:
+    """The author's (or a linked identity's) open case with this brand, if any (the newest)."""
+    ids = customer_author_ids(session, author_id)
+    if not ids:
         return None
     return session.scalars(
         select(Case)
-        .where(Case.author_id == author_id, Case.brand == brand, Case.status.in_(OPEN_STATUSES))
+        .where(Case.author_id.in_(ids), Case.brand == brand, Case.status.in_(OPEN_STATUSES))
         .order_by(Case.id.desc())
         .limit(1)
     ).first()
 
 
+def _facts(case: Case, mention: Mention, now: datetime) -> Facts:
+    a = case.author or mention.author
+    waiting = 0.0 if case.first_response_at else max(0.0, (now - case.opened_at).total_seconds() / 3600)
+    return Facts(
+        severity=case.severity,
+        escalation=tuple((mention.analysis or {}).get("escalation", [])),
+        followers=a.followers if a else None,
+        tier=a.tier if a else None,
+        lifetime_value=a.lifetime_value if a else None,
+        mentions=case.mention_count,
+        waiting_hours=waiting,
+    )
+
+
+def _rescore(case: Case, mention: Mention, settings: Settings, now: datetime) -> bool:
+    """Recompute the score; the priority only rises. True when it rose."""
+    p = score(_facts(case, mention, now), settings.cases.priority)
+    parts = dict(case.priority_parts or {})
+    for k, v in p.parts.items():
+        parts[k] = max(v, parts.get(k, 0))
+    case.priority_parts = parts
+    case.priority_score = round(sum(parts.values()), 1)
+    if RANK[p.level] > RANK.get(case.priority, 1):
+        case.priority = p.level
+        return True
+    return False
+
+
+def route(settings: Settings, brand: str | None, severity: str, topics: list[str], escalation: list[str]) -> str:
+    """The channel of a new case: the first matching ``slack.routing`` rule, else by severity."""
+    for r in settings.slack.routing:
+        if r.severity and severity not in r.severity:
+            continue
+        if r.brand and brand not in r.brand:
+            continue
+        if r.topic and not set(r.topic) & set(topics):
+            continue
+        if r.escalation is not None and r.escalation != bool(escalation):
+            continue
+        return r.channel
+    if severity == "critical" or ESCALATE_TRIGGERS & set(escalation):
+        return settings.slack.channels.escalations
+    return settings.slack.channels.alerts
+
+
 def open_case(session: Session, mention: Mention, settings: Settings, now: datetime) -> Case:
-    """Open a case for a complaint and queue its alert, in the caller's transaction."""
-    priority = _PRIORITY_BY_SEVERITY.get(mention.severity or "low", "normal")
+    """Open a case for a complaint, assign it and queue its alert, in the caller's transaction."""
     case = Case(
         brand=mention.brand,
         author_id=mention.author_id,
         status="new",
-        priority=priority,
+        priority="low",
         severity=mention.severity or "low",
         summary=mention.text[:280],
         opened_at=now,
@@ -49,68 +146,113 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
     session.add(case)
     session.flush()
     mention.case_id = case.id
-    session.add(
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            actor="gripewatch",
-            kind="opened",
-            detail={"mention_id": mention.id, "priority": priority},
-        )
-    )
-    triggers = set((mention.analysis or {}).get("escalation") or ())
-    urgent = priority == "critical" or bool(triggers & ESCALATE_TRIGGERS)
-    channel = settings.slack.channels.escalations if urgent else settings.slack.channels.alerts
-    enqueue(
+    _rescore(case, mention, settings, now)
+    analysis = mention.analysis or {}
+    channel = route(settings, case.brand, case.severity, analysis.get("topics", []), analysis.get("escalation", []))
+    case.slack_channel = None
+    card.event(
         session,
-        f"opened:{mention.source}:{mention.external_id}",
-        "new_case",
-        channel,
-        alert_payload(case, mention),
         case,
+        "opened",
+        "gripewatch",
+        now,
+        mention_id=mention.id,
+        priority=case.priority,
+        parts=case.priority_parts,
     )
+    agent = assign.pick(session, settings, now) if settings.staff else None
+    if agent is not None:
+        case.assignee = agent.slack_id
+        card.event(session, case, "assigned", "gripewatch", now, to=agent.slack_id)
+    elif settings.staff:
+        card.event(session, case, "queued", "gripewatch", now, reason="every on-shift agent is at capacity")
+    sla.plan(case, settings)
+    session.flush()
+    payload = card.card_payload(session, case, settings, now)
+    if settings.staff and agent is None:
+        payload["queue_note"] = "Unassigned: every on-shift agent is at capacity — waiting in the queue."
+    enqueue(session, f"opened:{mention.source}:{mention.external_id}", "new_case", channel, payload, case)
     return case
 
 
 def attach(session: Session, case: Case, mention: Mention, settings: Settings, now: datetime) -> None:
-    """Add a customer's new mention to their open case and queue a thread update."""
+    """The customer wrote again: join the case, raise its priority, post in its thread to the owner."""
     mention.case_id = case.id
     case.mention_count += 1
     case.updated_at = now
-    new_priority = _PRIORITY_BY_SEVERITY.get(mention.severity or "low", "normal")
-    if _RANK[new_priority] > _RANK.get(case.priority, 1):
-        case.priority = new_priority
-    session.add(
-        CaseEvent(case_id=case.id, at=now, actor="gripewatch", kind="mention_added", detail={"mention_id": mention.id})
-    )
-    channel = case.slack_channel or settings.slack.channels.alerts
+    if mention.severity and _sev_rank(mention.severity) > _sev_rank(case.severity):
+        case.severity = mention.severity
+    before = case.priority
+    raised = _rescore(case, mention, settings, now)
+    ev = card.event(session, case, "mention_added", "gripewatch", now, mention_id=mention.id)
+    if raised:
+        card.event(session, case, "priority_raised", "gripewatch", now, before=before, after=case.priority)
+        sla.plan(case, settings)
     enqueue(
         session,
         f"update:{mention.source}:{mention.external_id}",
         "case_update",
-        channel,
-        alert_payload(case, mention),
+        case.slack_channel or settings.slack.channels.alerts,
+        {**_mention_payload(case, mention), "raised_from": before if raised else None},
         case,
     )
+    card.refresh(session, case, settings, now, ev)
 
 
-def record_brand_reply(session: Session, case: Case, mention: Mention, now: datetime) -> None:
+def after_resolution(session: Session, case: Case, mention: Mention, settings: Settings, now: datetime) -> bool:
+    """A mention of a customer whose case is resolved: record satisfaction; reopen if it is a new grievance.
+
+    Returns True when the mention was taken by the case.
+    """
+    if case.resolved_at is None or now - case.resolved_at > timedelta(days=settings.cases.reopen_days):
+        return False
+    if not any(e.kind == "satisfaction" for e in case.events):
+        card.event(
+            session,
+            case,
+            "satisfaction",
+            "gripewatch",
+            now,
+            mention_id=mention.id,
+            sentiment=mention.sentiment,
+            complaint=mention.is_complaint,
+            satisfied=not mention.is_complaint and (mention.sentiment or 0) >= 0,
+        )
+    if not mention.is_complaint and (mention.sentiment or 0) >= -0.05:
+        mention.case_id = case.id
+        return True
+    case.status, case.resolved_at, case.updated_at = "acknowledged" if case.assignee else "new", None, now
+    card.event(session, case, "reopened", "gripewatch", now, mention_id=mention.id)
+    case.sla = {}
+    sla.plan(case, settings, start=now)
+    attach(session, case, mention, settings, now)
+    return True
+
+
+def record_brand_reply(session: Session, case: Case, mention: Mention, now: datetime, settings: Settings) -> None:
     """The brand answered the customer publicly: the first one is the case's first response."""
     mention.case_id = case.id
     if case.first_response_at is None:
         case.first_response_at = mention.created_at
-        session.add(
-            CaseEvent(
-                case_id=case.id,
-                at=now,
-                actor=mention.author.handle if mention.author else "brand",
-                kind="first_response",
-                detail={"mention_id": mention.id},
-            )
+        ev = card.event(
+            session,
+            case,
+            "first_response",
+            mention.author.handle if mention.author else "brand",
+            now,
+            mention_id=mention.id,
         )
+        if case.status in ("new", "acknowledged"):
+            case.status = "waiting"
+        sla.stop(case, "first_response", settings)
+        card.refresh(session, case, settings, now, ev)
 
 
-def alert_payload(case: Case, mention: Mention) -> dict[str, Any]:
+def _sev_rank(s: str) -> int:
+    return {"low": 0, "medium": 1, "high": 2, "critical": 3}.get(s, 0)
+
+
+def _mention_payload(case: Case, mention: Mention) -> dict[str, Any]:
     a = mention.author
     analysis = mention.analysis or {}
     return {
@@ -118,6 +260,7 @@ def alert_payload(case: Case, mention: Mention) -> dict[str, Any]:
         "brand": case.brand,
         "priority": case.priority,
         "status": case.status,
+        "assignee": case.assignee,
         "mention_count": case.mention_count,
         "platform": mention.platform,
         "source": mention.source,

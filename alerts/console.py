@@ -1,4 +1,10 @@
-"""Console notifier: each alert as a readable card in the terminal (the default)."""
+"""Console notifier: each alert as a readable card in the terminal (the default).
+
+It shows the same information as the Slack card — priority and why, the post,
+the customer (followers, VIP), scores and reasons, topics, owner, SLA due
+times, the suggested reply and the buttons a Slack user would have — so
+``gripewatch demo`` shows exactly what staff would see.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
+from alerts.blocks import BUTTONS, hm, owner_line, sla_line, why
 from alerts.notify import Alert, Delivery
 
 _COLOURS = {"critical": "bold red", "high": "red", "normal": "yellow", "low": "cyan"}
@@ -20,32 +27,59 @@ class ConsoleNotifier:
 
     def send(self, alert: Alert) -> Delivery:
         self.console.print(render(alert))
-        return Delivery(channel=alert.channel, ts=f"console.{next(self._ids)}")
+        return Delivery(channel=alert.channel, ts=alert.thread_ts or f"console.{next(self._ids)}")
 
 
-def render(alert: Alert) -> Panel:
-    p = alert.payload
+def _who(p: dict) -> str:  # type: ignore[type-arg]
     author = p.get("author") or {}
     who = f"@{author.get('handle')}" if author.get("handle") else "unknown author"
     if author.get("followers") is not None:
         who += f" ({author['followers']:,} followers)"
+    if author.get("vip"):
+        who += " ★ VIP"
+    return who
+
+
+def render(alert: Alert) -> Panel | Text:
+    p = alert.payload
+    priority = p.get("priority", "normal")
+    if alert.kind == "card_update":
+        return Text(
+            f"  ↻ case #{alert.case_id} card updated: {p.get('last_change', '')} · status {p.get('status')}"
+            f" · {priority} · {owner_line(p).replace('<@', '@').replace('>', '')}",
+            style="dim",
+        )
+    if alert.kind in ("note", "escalation", "ephemeral"):
+        tag = {"note": "↳", "escalation": "‼ ESCALATION", "ephemeral": "(only you)"}[alert.kind]
+        return Text(f"  {tag} case #{alert.case_id}: {p.get('title') or ''} {p.get('text', '')}", style="magenta")
     body = Text()
     body.append(f"“{p.get('text', '')}”\n", style="italic")
-    body.append(f"{who} on {p.get('platform', '?')}", style="bold")
+    body.append(f"{_who(p)} on {p.get('platform', '?')}", style="bold")
     if p.get("url"):
         body.append(f"  {p['url']}")
     body.append(
-        f"\nsentiment {p.get('sentiment', 0):+.2f} · complaint {p.get('complaint_probability', 0):.0%}"
+        f"\nsentiment {p.get('sentiment') or 0:+.2f} · complaint {p.get('complaint_probability') or 0:.0%}"
         f" · severity {p.get('severity', '?')}"
     )
     for label, key in (("topics", "topics"), ("escalation", "escalation"), ("why", "reasons")):
         if p.get(key):
             body.append(f"\n{label}: {', '.join(p[key])}")
-    priority = p.get("priority", "normal")
     if alert.kind == "new_case":
+        body.append(f"\npriority {priority} (score {p.get('priority_score', 0):g}: {why(p)})")
+        body.append(f"\n{owner_line(p).replace('<@', '@').replace('>', '')} · {sla_line(p)}")
+        body.append("\nsuggested reply: ", style="bold")
+        body.append(p.get("suggested_reply", ""))
+        if p.get("actions"):
+            body.append("\n[" + "] [".join(BUTTONS[a][0] for a in p["actions"] if a in BUTTONS) + "]", style="dim")
         title = f"NEW CASE #{alert.case_id} · {priority.upper()} · {p.get('brand') or 'no brand'} → {alert.channel}"
     elif alert.kind == "case_update":
-        title = f"↳ case #{alert.case_id} · customer wrote again ({p.get('mention_count', '?')} mentions)"
+        owner = f" → @{p['assignee']}" if p.get("assignee") else ""
+        raised = f" · priority raised to {priority}" if p.get("raised_from") else ""
+        title = (
+            f"↳ case #{alert.case_id} · customer wrote again ({p.get('mention_count', '?')} mentions){owner}{raised}"
+        )
     else:
         title = f"OPS · {p.get('title', alert.kind)}"
+    if p.get("created_at"):
+        body.append(f"\nposted {hm(p['created_at'])}", style="dim")
     return Panel(body, title=title, title_align="left", border_style=_COLOURS.get(priority, "white"))

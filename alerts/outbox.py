@@ -102,7 +102,8 @@ def _dispatch_rows(
                     blocked.add(row.case_id)
                 continue
             case = s.get(Case, row.case_id) if row.case_id else None
-            in_doubt = row.attempts > 0 and row.last_error is None
+            # Any earlier attempt may have landed (a 5xx or a dropped connection can follow a post): look first.
+            in_doubt = row.attempts > 0
             row.attempts += 1
             row.last_error = None
             s.flush()
@@ -113,7 +114,7 @@ def _dispatch_rows(
             channel=_channel(row, case),
             payload=row.payload,
             case_id=row.case_id,
-            thread_ts=case.slack_ts if case and row.kind != "new_case" else None,
+            thread_ts=_thread(row, case),
             in_doubt=in_doubt,
         )
         try:
@@ -130,17 +131,28 @@ def _dispatch_rows(
             assert row is not None
             row.sent_at = now()
             row.result = {"channel": delivery.channel, "ts": delivery.ts}
-            if row.kind == "new_case" and row.case_id is not None:
+            if row.kind == "new_case" and row.case_id is not None and delivery.ts:
                 c = s.get(Case, row.case_id)
                 if c is not None and c.slack_ts is None:
                     c.slack_channel, c.slack_ts = delivery.channel, delivery.ts
         result.sent += 1
 
 
+THREADED = ("case_update", "card_update", "note")  # go to the case's message (its thread, or the card itself)
+
+
 def _channel(row: Outbox, case: Case | None) -> str:
-    if row.kind != "new_case" and case is not None and case.slack_channel:
+    if row.kind in THREADED and case is not None and case.slack_channel:
         return case.slack_channel
     return row.channel
+
+
+def _thread(row: Outbox, case: Case | None) -> str | None:
+    if case is None or not case.slack_ts:
+        return None
+    if row.kind in THREADED or (row.kind == "escalation" and row.channel == case.slack_channel):
+        return case.slack_ts
+    return None
 
 
 def _failed(sessions: Callable[[], Session], row_id: int, e: NotifyError, cfg: OutboxConfig, at: datetime) -> None:

@@ -1,23 +1,32 @@
-"""Slack notifier: the real ``slack_sdk.WebClient`` posting Block Kit messages.
+"""Slack notifier: the real ``slack_sdk.WebClient``; the outbox's only way to Slack.
 
-New cases are posted to the alert's channel; updates of a case go into the
-thread of its first message. Every message carries the alert's idempotency
-key in its message metadata, so an alert that was in doubt (the process died
-mid-send) is looked up in the channel's recent history before it is posted
-again.
+New cases are posted to their channel; a card update is a ``chat.update`` of
+the case's message; customer follow-ups, reminders and notes are replies in
+its thread; escalations are posted to the escalations channel; ephemeral
+refusals go to the person who clicked. Every posted message carries the
+alert's idempotency key in its message metadata, so an alert whose earlier
+attempt may have landed is looked up before it is posted again.
+
+``check_channels`` refuses public channels (customer content stays private)
+unless ``slack.allow_public_channels`` is true; it runs when ``slack serve``
+starts and before a notifier built by ``from_config`` first posts.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from alerts import blocks
 from alerts.notify import Alert, Delivery
-from gripewatch.errors import NotifyError
+from gripewatch.config import Settings
+from gripewatch.errors import ConfigError, NotifyError
 
 EVENT_TYPE = "gripewatch_alert"
+_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
 _PERMANENT = {
     "channel_not_found",
     "not_in_channel",
@@ -29,27 +38,51 @@ _PERMANENT = {
     "invalid_blocks",
     "msg_too_long",
     "no_text",
+    "message_not_found",
+    "cant_update_message",
 }
 
 
 class SlackNotifier:
-    def __init__(self, client: WebClient) -> None:
+    def __init__(self, client: WebClient, settings: Settings | None = None) -> None:
         self.client = client
+        self.settings = settings
+        self._checked = settings is None
 
     @classmethod
     def from_settings(cls, token: str, base_url: str, timeout: float = 10.0) -> SlackNotifier:
         return cls(WebClient(token=token, base_url=base_url, timeout=int(timeout)))
 
+    @classmethod
+    def from_config(cls, settings: Settings) -> SlackNotifier:
+        """A notifier that checks the configured channels are private before its first post."""
+        token = settings.slack.token.get_secret_value() if settings.slack.token else ""
+        client = WebClient(token=token, base_url=settings.slack.base_url, timeout=int(settings.slack.timeout_seconds))
+        return cls(client, settings)
+
     def send(self, alert: Alert) -> Delivery:
         try:
+            if not self._checked and self.settings is not None:
+                try:
+                    check_channels(self.client, self.settings)
+                except ConfigError as e:
+                    raise NotifyError(str(e), retryable=True) from None
+                self._checked = True
+            if alert.kind == "card_update":
+                return self._update(alert)
+            if alert.kind == "ephemeral":
+                self.client.chat_postEphemeral(
+                    channel=alert.channel, user=alert.payload["user"], text=alert.payload.get("text", "")
+                )
+                return Delivery(channel=alert.channel)
             if alert.in_doubt:
                 found = self._find(alert)
                 if found:
                     return found
             resp = self.client.chat_postMessage(
                 channel=alert.channel,
-                text=fallback_text(alert),
-                blocks=blocks(alert),
+                text=blocks.fallback(alert.kind, alert.case_id, alert.payload),
+                blocks=blocks.for_kind(alert.kind, alert.payload),
                 thread_ts=alert.thread_ts,
                 unfurl_links=False,
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"key": alert.key}},
@@ -58,6 +91,18 @@ class SlackNotifier:
             raise _translate(e) from None
         except (SlackClientError, OSError) as e:
             raise NotifyError(f"Slack unreachable: {e.__class__.__name__}", retryable=True) from None
+        return Delivery(channel=resp.get("channel") or alert.channel, ts=resp.get("ts"))
+
+    def _update(self, alert: Alert) -> Delivery:
+        """Rewrite the case's card in place (idempotent: the same content twice is harmless)."""
+        if not alert.thread_ts:
+            return Delivery(channel=alert.channel)  # the card was never posted: nothing to update
+        resp = self.client.chat_update(
+            channel=alert.channel,
+            ts=alert.thread_ts,
+            text=blocks.fallback(alert.kind, alert.case_id, alert.payload),
+            blocks=blocks.for_kind(alert.kind, alert.payload),
+        )
         return Delivery(channel=resp.get("channel") or alert.channel, ts=resp.get("ts"))
 
     def _find(self, alert: Alert) -> Delivery | None:
@@ -74,6 +119,52 @@ class SlackNotifier:
         return None
 
 
+def configured_channels(settings: Settings) -> list[str]:
+    """Every channel customer content can be posted to."""
+    ch = settings.slack.channels
+    names = [ch.alerts, ch.escalations, *(r.channel for r in settings.slack.routing)]
+    return list(dict.fromkeys(names))
+
+
+def check_channels(client: WebClient, settings: Settings) -> None:
+    """Raise ConfigError naming the first public channel (unless public channels are allowed) or unknown one."""
+    ids = _channel_ids(client, [c for c in configured_channels(settings) if not _ID.match(c)])
+    where = settings.config_path or "config"
+    for name in configured_channels(settings):
+        cid = name if _ID.match(name) else ids.get(name.lstrip("#"))
+        if cid is None:
+            raise ConfigError(f"{where}: slack channel {name}: not found or the bot cannot see it (invite the bot)")
+        try:
+            info = client.conversations_info(channel=cid).get("channel") or {}
+        except SlackApiError as e:
+            err = (e.response.data or {}).get("error", "error") if isinstance(e.response.data, dict) else "error"
+            raise ConfigError(f"{where}: slack channel {name}: conversations.info failed: {err}") from None
+        public = not info.get("is_private", False) and not info.get("is_im", False) and not info.get("is_mpim", False)
+        if public and not settings.slack.allow_public_channels:
+            raise ConfigError(
+                f"{where}: slack channel {name} is public; customer content is posted only to private channels "
+                "(make it private, or set slack.allow_public_channels: true)"
+            )
+
+
+def _channel_ids(client: WebClient, names: list[str]) -> dict[str, str]:
+    if not names:
+        return {}
+    wanted = {n.lstrip("#") for n in names}
+    found: dict[str, str] = {}
+    cursor = None
+    while True:
+        resp = client.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+        )
+        for c in resp.get("channels") or []:
+            if c.get("name") in wanted:
+                found[c["name"]] = c["id"]
+        cursor = (resp.get("response_metadata") or {}).get("next_cursor")
+        if not cursor or wanted <= found.keys():
+            return found
+
+
 def _translate(e: SlackApiError) -> NotifyError:
     status = e.response.status_code
     error = (e.response.data or {}).get("error", "unknown_error") if isinstance(e.response.data, dict) else "http_error"
@@ -86,52 +177,4 @@ def _translate(e: SlackApiError) -> NotifyError:
 
 
 def fallback_text(alert: Alert) -> str:
-    p = alert.payload
-    handle = (p.get("author") or {}).get("handle") or "someone"
-    if alert.kind == "new_case":
-        return f"New {p.get('priority', 'normal')} case #{alert.case_id} from @{handle}: {p.get('text', '')[:200]}"
-    if alert.kind == "case_update":
-        return f"@{handle} wrote again on case #{alert.case_id}: {p.get('text', '')[:200]}"
-    return str(p.get("title") or p.get("text") or alert.kind)
-
-
-def blocks(alert: Alert) -> list[dict[str, Any]]:
-    p = alert.payload
-    if alert.kind == "ops":
-        return [
-            {
-                "type": "section",
-                "text": {"type": "mrkdwn", "text": f":warning: *{p.get('title', 'gripewatch')}*\n{p.get('text', '')}"},
-            }
-        ]
-    author = p.get("author") or {}
-    who = f"*@{author.get('handle', '?')}*"
-    if author.get("name"):
-        who += f" ({_esc(author['name'])})"
-    if author.get("followers") is not None:
-        who += f" · {author['followers']:,} followers"
-    quote = "\n".join("> " + line for line in _esc(p.get("text", "")[:2800]).splitlines() or [""])
-    link = f"<{p['url']}|view post>" if p.get("url") else ""
-    head = (
-        f"*New case #{alert.case_id}* · priority *{p.get('priority', 'normal')}* · {p.get('brand') or ''}"
-        if alert.kind == "new_case"
-        else f"*Case #{alert.case_id}*: the customer wrote again"
-    )
-    facts = (
-        f"sentiment {p.get('sentiment', 0):+.2f} · complaint {p.get('complaint_probability', 0):.0%}"
-        f" · severity {p.get('severity', '?')}"
-    )
-    extra = [
-        f"{label}: {', '.join(p[key])}"
-        for label, key in (("Topics", "topics"), ("Escalation", "escalation"), ("Why", "reasons"))
-        if p.get(key)
-    ]
-    return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": head}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{quote}\n{who} on {p.get('platform', '?')} {link}"}},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": _esc(t)} for t in [facts, *extra]][:10]},
-    ]
-
-
-def _esc(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return blocks.fallback(alert.kind, alert.case_id, alert.payload)

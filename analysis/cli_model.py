@@ -22,8 +22,10 @@ def _table(result: dict) -> str:
     for name in ("model", "vader_baseline"):
         m = result[name]
         c = m["confusion"]
-        lines.append(f"{name:16}{m['precision']:>10.4f}{m['recall']:>8.4f}{m['f1']:>8.4f}{m['macro_f1']:>10.4f}"
-                     f"{m['roc_auc']:>9.4f}  {c['tn']} {c['fp']} {c['fn']} {c['tp']}")
+        lines.append(
+            f"{name:16}{m['precision']:>10.4f}{m['recall']:>8.4f}{m['f1']:>8.4f}{m['macro_f1']:>10.4f}"
+            f"{m['roc_auc']:>9.4f}  {c['tn']} {c['fp']} {c['fn']} {c['tp']}"
+        )
     return "\n".join(lines)
 
 
@@ -33,18 +35,39 @@ def model() -> None:
 
 
 @model.command()
-@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False), required=True,
-              help="Labelled CSV or JSONL with text,label[,domain].")
-@click.option("--include-feedback", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Staff corrections (CSV/JSONL with text,label) added to training.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
-              help="Directory for complaint_model.npz/.json (default: the shipped artifact).")
+@click.option(
+    "--data",
+    "data_path",
+    type=click.Path(exists=True, dir_okay=False),
+    required=True,
+    help="Labelled CSV or JSONL with text,label[,domain].",
+)
+@click.option(
+    "--include-feedback",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Staff corrections (CSV/JSONL with text,label) added to training.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Directory for complaint_model.npz/.json (default: the shipped artifact).",
+)
 @click.option("--folds", default=10, show_default=True, help="Cross-validation folds.")
 @click.option("--no-lodo", is_flag=True, help="Skip leave-one-domain-out evaluation.")
 @click.option("--force", is_flag=True, help="Replace the artifact even if CV macro-F1 drops by over 0.01.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def train(data_path: str, include_feedback: str | None, out_dir: str | None, folds: int, no_lodo: bool,
-          force: bool, as_json: bool) -> None:
+def train(
+    data_path: str,
+    include_feedback: str | None,
+    out_dir: str | None,
+    folds: int,
+    no_lodo: bool,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Cross-validate, train and (if not worse) replace the complaint model.
 
     Example: gripewatch model train --data ../shared/data/complaints_train.csv
@@ -54,13 +77,22 @@ def train(data_path: str, include_feedback: str | None, out_dir: str | None, fol
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise click.ClickException(f"training needs the 'train' extra (scikit-learn): {exc}") from None
     try:
-        res = run_train(data_path, include_feedback, out_dir=out_dir, folds=folds, lodo=not no_lodo,
-                        force=force)
+        res = run_train(data_path, include_feedback, out_dir=out_dir, folds=folds, lodo=not no_lodo, force=force)
     except (DataError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps({"replaced": res.replaced, "message": res.message, "cv": res.cv,
-                               "lodo": res.lodo, "previous_macro_f1": res.previous_macro_f1}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "replaced": res.replaced,
+                    "message": res.message,
+                    "cv": res.cv,
+                    "lodo": res.lodo,
+                    "previous_macro_f1": res.previous_macro_f1,
+                },
+                indent=2,
+            )
+        )
     else:
         click.echo(_table(res.cv))
         if res.lodo:
@@ -71,18 +103,24 @@ def train(data_path: str, include_feedback: str | None, out_dir: str | None, fol
 
 
 @model.command(name="eval")
-@click.option("--data", "data_path", type=click.Path(exists=True, dir_okay=False), required=True,
-              help="Labelled CSV or JSONL.")
+@click.option(
+    "--data", "data_path", type=click.Path(exists=True, dir_okay=False), required=True, help="Labelled CSV or JSONL."
+)
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--label-column", default="label", show_default=True)
 @click.option("--positive", default="1", show_default=True, help="Label value that means complaint.")
-@click.option("--cv", default=0, show_default=True,
-              help="Cross-validate a fresh model with this many folds (use 10 for the training file); "
-                   "0 scores the shipped artifact.")
+@click.option(
+    "--cv",
+    default=0,
+    show_default=True,
+    help="Cross-validate a fresh model with this many folds (use 10 for the training file); "
+    "0 scores the shipped artifact.",
+)
 @click.option("--lodo", is_flag=True, help="Leave-one-domain-out instead (needs a domain column).")
 @click.option("--json", "as_json", is_flag=True, help="Print metrics as JSON.")
-def evaluate(data_path: str, text_column: str, label_column: str, positive: str, cv: int, lodo: bool,
-             as_json: bool) -> None:
+def evaluate(
+    data_path: str, text_column: str, label_column: str, positive: str, cv: int, lodo: bool, as_json: bool
+) -> None:
     """Metrics of the complaint model and of VADER alone on the same labelled rows.
 
     Example: gripewatch model eval --data ../shared/data/complaints_train.csv --cv 10

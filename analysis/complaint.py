@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from analysis.model import ComplaintModel, Scored, default_model, describe, score_batch
 
 
-def score(texts: Sequence[str], vaders: Sequence[dict[str, float]], explain: bool = True,
-          model: ComplaintModel | None = None) -> list[Scored]:
+def score(
+    texts: Sequence[str], vaders: Sequence[dict[str, float]], explain: bool = True, model: ComplaintModel | None = None
+) -> list[Scored]:
     """Calibrated complaint probability of each normalised text (VADER scores alongside)."""
     return score_batch(texts, vaders, model or default_model(), explain=explain)
 

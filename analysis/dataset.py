@@ -55,8 +55,14 @@ def _is_positive(value: object, positive: str) -> bool:
     return s == pos or (pos in {"1", "true"} and s in {"1", "true", "1.0", "yes"})
 
 
-def load_rows(path: str | Path, text_column: str = "text", label_column: str = "label",
-              positive: str = "1", domain_column: str = "domain", domain: str = "") -> list[Row]:
+def load_rows(
+    path: str | Path,
+    text_column: str = "text",
+    label_column: str = "label",
+    positive: str = "1",
+    domain_column: str = "domain",
+    domain: str = "",
+) -> list[Row]:
     """Read labelled rows from a CSV (header row) or JSON-lines file.
 
     A row is a complaint when its label equals ``positive`` (case-insensitive;
@@ -68,8 +74,13 @@ def load_rows(path: str | Path, text_column: str = "text", label_column: str = "
     for n, rec in enumerate(_records(path), 1):
         if text_column not in rec or label_column not in rec:
             raise DataError(f"{path}: row {n} lacks column {text_column!r} or {label_column!r}")
-        rows.append(Row(normalise(rec[text_column]), int(_is_positive(rec[label_column], positive)),
-                        str(rec.get(domain_column) or domain)))
+        rows.append(
+            Row(
+                normalise(rec[text_column]),
+                int(_is_positive(rec[label_column], positive)),
+                str(rec.get(domain_column) or domain),
+            )
+        )
     if not rows:
         raise DataError(f"{path}: no rows")
     return rows

@@ -39,12 +39,8 @@ _CUES: dict[str, re.Pattern[str]] = {
     "first_person": re.compile(r"\b(?:i|my|me|i'm|i've|mine|we|our)\b"),
     "question": re.compile(r"\?"),
     "why_how": re.compile(r"\b(?:why|how come|what's going on|where is|where's)\b"),
-    "demand": re.compile(
-        r"\b(?:sort (?:it|this) out|fix (?:it|this)|please (?:fix|help|sort)|need(?:s)? to|should)\b"
-    ),
-    "time": re.compile(
-        r"\b(?:today|yesterday|tonight|this morning|last (?:week|night|month)|since|ago|now)\b"
-    ),
+    "demand": re.compile(r"\b(?:sort (?:it|this) out|fix (?:it|this)|please (?:fix|help|sort)|need(?:s)? to|should)\b"),
+    "time": re.compile(r"\b(?:today|yesterday|tonight|this morning|last (?:week|night|month)|since|ago|now)\b"),
     "extreme": re.compile(
         r"\b(?:worst|terrible|awful|horrible|ridiculous|disgust\w*|joke|useless|unacceptable|"
         r"appalling|shocking|pathetic|rubbish|crap)\b"
@@ -58,8 +54,14 @@ _CUE_RE = re.compile("|".join(f"(?P<{k}>{p.pattern})" for k, p in _CUES.items())
 
 #: Names of the dense features, in vector order.
 DENSE_NAMES: tuple[str, ...] = (
-    "vader_compound", "vader_negative", "vader_positive", "starts_with_mention", "has_link",
-    *(f"cue_{k}" for k in _CUES), "shouting", "length",
+    "vader_compound",
+    "vader_negative",
+    "vader_positive",
+    "starts_with_mention",
+    "has_link",
+    *(f"cue_{k}" for k in _CUES),
+    "shouting",
+    "length",
 )
 
 

@@ -72,9 +72,7 @@ class ComplaintModel:
     threshold: float
     meta: dict = field(default_factory=dict)
 
-    def decision(
-        self, keys: Sequence[str], dense_vec: Sequence[float]
-    ) -> tuple[float, list[tuple[str, float]]]:
+    def decision(self, keys: Sequence[str], dense_vec: Sequence[float]) -> tuple[float, list[tuple[str, float]]]:
         """Raw score ``z`` and each feature's contribution (name, value) for one text."""
         w = self.weights
         contrib: list[tuple[str, float]] = []
@@ -142,8 +140,9 @@ def default_model() -> ComplaintModel:
     return load(ARTIFACT_DIR)
 
 
-def score_batch(texts: Sequence[str], vaders: Sequence[dict[str, float]],
-                model: ComplaintModel | None = None, explain: bool = True) -> list[Scored]:
+def score_batch(
+    texts: Sequence[str], vaders: Sequence[dict[str, float]], model: ComplaintModel | None = None, explain: bool = True
+) -> list[Scored]:
     """Score normalised ``texts`` (with their VADER ``polarity_scores``) in one pass.
 
     ``contributions`` is empty unless ``explain``; when set it holds the

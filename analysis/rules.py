@@ -35,8 +35,19 @@ LEGAL = (
     r"(?:regulator|authorities)\b",
 )
 REGULATORS = (
-    "FTC", "CFPB", "Ofcom", "Ofgem", "Ofwat", "BBB", "Better Business Bureau", "ombudsman",
-    "trading standards", "FCA", "Financial Ombudsman", "attorney general", "consumer protection",
+    "FTC",
+    "CFPB",
+    "Ofcom",
+    "Ofgem",
+    "Ofwat",
+    "BBB",
+    "Better Business Bureau",
+    "ombudsman",
+    "trading standards",
+    "FCA",
+    "Financial Ombudsman",
+    "attorney general",
+    "consumer protection",
 )
 SAFETY = (
     r"\binjur(?:y|ies|ed)\b|\bhurt (?:me|my|myself|him|her|us|our)\b",
@@ -125,9 +136,14 @@ def compile_names(names: tuple[tuple[str, tuple[str, ...]], ...]) -> NameMatcher
     return NameMatcher(dict(names))
 
 
-def escalations(text: str, rules: Sequence[tuple[str, re.Pattern[str] | NameMatcher | None]],
-                is_complaint: bool, prior_contacts: int = 0, repeat_contact_min: int = 1,
-                lowered: str | None = None) -> list[tuple[str, str]]:
+def escalations(
+    text: str,
+    rules: Sequence[tuple[str, re.Pattern[str] | NameMatcher | None]],
+    is_complaint: bool,
+    prior_contacts: int = 0,
+    repeat_contact_min: int = 1,
+    lowered: str | None = None,
+) -> list[tuple[str, str]]:
     """``(trigger, reason)`` pairs found in ``text`` (``lowered`` is ``text.lower()`` if known).
 
     ``rules`` is ``[(trigger, compiled pattern)]`` (several entries may share a
@@ -152,9 +168,7 @@ def escalations(text: str, rules: Sequence[tuple[str, re.Pattern[str] | NameMatc
     return list(found.items())
 
 
-def severity(
-    probability: float, is_complaint: bool, sentiment: float, triggers: Iterable[str]
-) -> tuple[str, str]:
+def severity(probability: float, is_complaint: bool, sentiment: float, triggers: Iterable[str]) -> tuple[str, str]:
     """Severity and the reason for it.
 
     critical: safety or legal trigger on a complaint, or three or more triggers;

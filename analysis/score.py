@@ -37,7 +37,8 @@ class AnalysisSettings:
     repeat_contact_min: int = 1
     topics: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: MappingProxyType(DEFAULT_TOPICS))
     third_parties: Mapping[str, tuple[str, ...]] = field(
-        default_factory=lambda: MappingProxyType(DEFAULT_THIRD_PARTIES))
+        default_factory=lambda: MappingProxyType(DEFAULT_THIRD_PARTIES)
+    )
     competitors: tuple[str, ...] = ()
     noise_probability_cap: float = 0.05
     rule_complaints: tuple[str, ...] = ("safety", "legal", "manager", "churn", "repeat_contact")
@@ -56,8 +57,9 @@ class AnalysisSettings:
             raise ValueError(f"unknown analysis settings: {', '.join(unknown)}")
         for key, value in data.items():
             if isinstance(value, Mapping):
-                data[key] = MappingProxyType({str(k): tuple(v) if isinstance(v, list | tuple) else (str(v),)
-                                              for k, v in value.items()})
+                data[key] = MappingProxyType(
+                    {str(k): tuple(v) if isinstance(v, list | tuple) else (str(v),) for k, v in value.items()}
+                )
             elif isinstance(value, list):
                 data[key] = tuple(value)
         return cls(**data)
@@ -110,9 +112,13 @@ def _nth(seq: Sequence[object] | None, i: int, default: object) -> object:
     return seq[i] if seq is not None and i < len(seq) and seq[i] is not None else default
 
 
-def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = None, *,
-                  prior_contacts: Sequence[int | None] | None = None,
-                  own_post: Sequence[bool] | None = None) -> list[Analysis]:
+def analyse_batch(
+    texts: Sequence[object],
+    settings: AnalysisSettings | None = None,
+    *,
+    prior_contacts: Sequence[int | None] | None = None,
+    own_post: Sequence[bool] | None = None,
+) -> list[Analysis]:
     """Analyse ``texts`` (any objects; normalised here); one result each, in order. Never raises on text.
 
     ``prior_contacts[i]``: how many earlier contacts the pipeline knows for the
@@ -158,23 +164,26 @@ def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = N
         reasons += [r for _, r in trig]
         if is_c or sev != "low":
             reasons.append(sev_reason)
-        out.append(Analysis(
-            sentiment=vader["compound"],
-            complaint_probability=round(p, 4),
-            is_complaint=is_c,
-            severity=sev,
-            topics=topics(low, settings.topics, is_c) if is_c or trig else (),
-            escalation=tuple(t for t, _ in trig),
-            reasons=tuple(reasons),
-            third_parties=mentioned(text, settings.third_parties, low),
-            competitors=mentioned(text, {c: (c,) for c in settings.competitors}, low),
-            noise=kind,
-            fingerprint=noise.near_duplicate_key(text),
-        ))
+        out.append(
+            Analysis(
+                sentiment=vader["compound"],
+                complaint_probability=round(p, 4),
+                is_complaint=is_c,
+                severity=sev,
+                topics=topics(low, settings.topics, is_c) if is_c or trig else (),
+                escalation=tuple(t for t, _ in trig),
+                reasons=tuple(reasons),
+                third_parties=mentioned(text, settings.third_parties, low),
+                competitors=mentioned(text, {c: (c,) for c in settings.competitors}, low),
+                noise=kind,
+                fingerprint=noise.near_duplicate_key(text),
+            )
+        )
     return out
 
 
-def analyse(text: object, settings: AnalysisSettings | None = None, *, prior_contacts: int | None = None,
-            own_post: bool = False) -> Analysis:
+def analyse(
+    text: object, settings: AnalysisSettings | None = None, *, prior_contacts: int | None = None, own_post: bool = False
+) -> Analysis:
     """Analyse one text (see :func:`analyse_batch`)."""
     return analyse_batch([text], settings, prior_contacts=[prior_contacts], own_post=[own_post])[0]

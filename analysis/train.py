@@ -91,13 +91,16 @@ def fit_linear(f: Featurised, idx: np.ndarray, params: dict) -> dict[str, np.nda
     ratio = np.log(p / p.sum()) - np.log(q / q.sum())
     mean, std = f.dense[idx].mean(0), f.dense[idx].std(0) + 1e-6
     xd = sp.hstack([x.multiply(ratio).tocsr(), sp.csr_matrix((f.dense[idx] - mean) / std)]).tocsr()
-    clf = LogisticRegression(C=params["C"], class_weight="balanced", solver="liblinear", max_iter=5000,
-                             random_state=params["seed"]).fit(xd, y)
+    clf = LogisticRegression(
+        C=params["C"], class_weight="balanced", solver="liblinear", max_iter=5000, random_state=params["seed"]
+    ).fit(xd, y)
     coef = clf.coef_.ravel()
     return {
         "vocab": np.array(names, dtype=str),
         "weights": (coef[: len(names)] * ratio).astype(np.float32),
-        "dense_mean": mean, "dense_std": std, "dense_coef": coef[len(names):],
+        "dense_mean": mean,
+        "dense_std": std,
+        "dense_coef": coef[len(names) :],
         "bias": np.float64(clf.intercept_[0]),
     }
 
@@ -140,8 +143,7 @@ def predict(arrays: dict[str, np.ndarray], f: Featurised, idx: np.ndarray) -> np
     return _sigmoid(arrays["scalars"][1] * decision(a, f, idx) + arrays["scalars"][2])
 
 
-def cross_validate(f: Featurised, folds: int = 10, params: dict | None = None,
-                   by_domain: bool = False) -> dict:
+def cross_validate(f: Featurised, folds: int = 10, params: dict | None = None, by_domain: bool = False) -> dict:
     """Out-of-fold metrics of the model and of VADER alone (threshold chosen on each training fold).
 
     ``by_domain``: leave-one-domain-out over the domains that hold both classes
@@ -167,9 +169,14 @@ def cross_validate(f: Featurised, folds: int = 10, params: dict | None = None,
         pred[te] = prob[te] >= arrays["scalars"][3]
         t = best_threshold(f.y[tr], -f.compound[tr], -_VADER_THRESHOLDS[::-1])
         base_pred[te] = -f.compound[te] >= t
-        per_fold.append({"n": len(te), "threshold": round(float(arrays["scalars"][3]), 3),
-                         **({"domain": f.domains[te[0]]} if by_domain else {}),
-                         "macro_f1": report(f.y[te], pred[te], prob[te])["macro_f1"]})
+        per_fold.append(
+            {
+                "n": len(te),
+                "threshold": round(float(arrays["scalars"][3]), 3),
+                **({"domain": f.domains[te[0]]} if by_domain else {}),
+                "macro_f1": report(f.y[te], pred[te], prob[te])["macro_f1"],
+            }
+        )
     done = ~np.isnan(prob)
     return {
         "scheme": "leave-one-domain-out" if by_domain else f"stratified {folds}-fold",
@@ -191,17 +198,23 @@ class TrainResult:
     meta: dict = field(default_factory=dict)
 
 
-def _feedback_rows(
-    include_feedback: str | Path | None, feedback: Iterable[tuple[str, int]] | None
-) -> list[Row]:
+def _feedback_rows(include_feedback: str | Path | None, feedback: Iterable[tuple[str, int]] | None) -> list[Row]:
     rows = load_rows(include_feedback, domain="feedback") if include_feedback else []
     rows += [Row(text=str(t), label=int(bool(int(y))), domain="feedback") for t, y in (feedback or [])]
     return rows
 
 
-def train(data_path: str | Path, include_feedback: str | Path | None = None, *,
-          feedback: Iterable[tuple[str, int]] | None = None, out_dir: str | Path | None = None,
-          folds: int = 10, lodo: bool = True, force: bool = False, params: dict | None = None) -> TrainResult:
+def train(
+    data_path: str | Path,
+    include_feedback: str | Path | None = None,
+    *,
+    feedback: Iterable[tuple[str, int]] | None = None,
+    out_dir: str | Path | None = None,
+    folds: int = 10,
+    lodo: bool = True,
+    force: bool = False,
+    params: dict | None = None,
+) -> TrainResult:
     """Train the complaint model on ``data_path`` (CSV/JSONL with text,label[,domain]) plus staff feedback.
 
     ``include_feedback`` is a CSV/JSONL file of corrections and ``feedback``
@@ -233,15 +246,25 @@ def train(data_path: str | Path, include_feedback: str | Path | None = None, *,
     meta = {
         "format": 1,
         "model": "NB-weighted logistic regression, word 1-2-grams + dense cues, Platt-calibrated",
-        "training_data": {"file": Path(data_path).name, "sha256": file_sha256(data_path), "rows": len(rows),
-                          "feedback_rows": len(extra), "feedback_sha256": fb},
-        "params": params, "dense_names": list(DENSE_NAMES), "vocabulary_size": int(len(arrays["vocab"])),
-        "threshold": round(float(arrays["scalars"][3]), 3), "vader_baseline_threshold": -vader_t,
-        "cv": cv, "lodo": lodo_res,
+        "training_data": {
+            "file": Path(data_path).name,
+            "sha256": file_sha256(data_path),
+            "rows": len(rows),
+            "feedback_rows": len(extra),
+            "feedback_sha256": fb,
+        },
+        "params": params,
+        "dense_names": list(DENSE_NAMES),
+        "vocabulary_size": int(len(arrays["vocab"])),
+        "threshold": round(float(arrays["scalars"][3]), 3),
+        "vader_baseline_threshold": -vader_t,
+        "cv": cv,
+        "lodo": lodo_res,
     }
     model_mod.save(arrays, meta, out)
     msg = f"wrote {out / model_mod.NPZ_NAME}: CV macro-F1 {new:.4f}" + (
-        f" (was {previous:.4f})" if previous is not None else "")
+        f" (was {previous:.4f})" if previous is not None else ""
+    )
     return TrainResult(cv, lodo_res, previous, True, msg, meta)
 
 
@@ -261,7 +284,8 @@ def evaluate(rows: Sequence[Row], cv: int = 0, model: model_mod.ComplaintModel |
     prob = np.array([s.probability for s in model_mod.score_batch(texts, polarity(texts), m, explain=False)])
     vt = float(m.meta.get("vader_baseline_threshold", -0.05))
     return {
-        "scheme": "shipped artifact", "threshold": m.threshold,
+        "scheme": "shipped artifact",
+        "threshold": m.threshold,
         "model": report(f.y, prob >= m.threshold, prob),
         "vader_baseline": report(f.y, f.compound <= vt, -f.compound),
     }

@@ -35,10 +35,14 @@ def synthetic(n: int, seed: int = 0) -> list[str]:
     rnd = random.Random(seed)
     starts = ["@AcmeHelp", "@ShopCo", "Hey @FastNet", "", "Honestly", "@BankOfX why"]
     middles = [
-        "my order still hasn't arrived after two weeks", "love the new update, great work",
-        "I was charged twice and no refund yet", "the app keeps crashing when I log in",
-        "third time calling, nobody answers", "thanks for the quick reply!",
-        "what time do you open on Sunday?", "the driver left my parcel in the rain",
+        "my order still hasn't arrived after two weeks",
+        "love the new update, great work",
+        "I was charged twice and no refund yet",
+        "the app keeps crashing when I log in",
+        "third time calling, nobody answers",
+        "thanks for the quick reply!",
+        "what time do you open on Sunday?",
+        "the driver left my parcel in the rain",
         "switching to another provider if this isn't fixed today",
     ]
     ends = ["", "!!", " https://t.co/abc123", " #fail", " 😡", " 🙏", "?"]

@@ -55,12 +55,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "m.jsonl"
         data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
-        settings = settings_from_dict({
-            "database": {"url": f"sqlite:///{tmp}/bench.db"},
-            "brands": [{"name": "Acme", "keywords": ["acme", "acme cloud"], "handles": {"x": "AcmeHelp"}}],
-            "sources": [{"name": "bench", "type": "replay", "path": str(data), "platform": "x",
-                         "page_size": args.page_size}],
-        }, Path(tmp) / "config.yaml")
+        settings = settings_from_dict(
+            {
+                "database": {"url": f"sqlite:///{tmp}/bench.db"},
+                "brands": [{"name": "Acme", "keywords": ["acme", "acme cloud"], "handles": {"x": "AcmeHelp"}}],
+                "sources": [
+                    {"name": "bench", "type": "replay", "path": str(data), "platform": "x", "page_size": args.page_size}
+                ],
+            },
+            Path(tmp) / "config.yaml",
+        )
         db = open_database(settings.database.url)
         from analysis import analyse
 

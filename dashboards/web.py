@@ -23,7 +23,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from dashboards import auth
-from dashboards.actions import ACTIONS, ActionError, apply_dashboard_action
+from dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
 from dashboards.queue import PRIORITIES, SLA_STATES, STATUSES, QueueFilter, query_queue, sla_state
 from gripewatch.config import Settings
 from gripewatch.db import Database
@@ -47,7 +47,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     if cfg.auth == "password" and not any(u.password_hash for u in cfg.users):
         raise ConfigError(f"{settings.config_path}: dashboard.users: no user with a password_hash")
     templates = Jinja2Templates(directory=str(_templates_dir()))
-    templates.env.globals.update(actions=ACTIONS)
+    staff_names = {m.slack_id: m.name for m in settings.staff}
+    templates.env.globals.update(actions=ACTIONS, who=lambda uid: staff_names.get(uid, uid) if uid else uid)
     target = timedelta(minutes=settings.digest.sla_first_response_minutes)
 
     def user_of(request: Request) -> str | None:
@@ -63,7 +64,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         return request.session["csrf"]
 
     def page(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
-        ctx.update(user=user_of(request), csrf=csrf(request), auth_mode=cfg.auth)
+        who = user_of(request)
+        ctx.update(user=who, actor=actor_id(cfg, who) if who else None, csrf=csrf(request), auth_mode=cfg.auth)
         return _secure(templates.TemplateResponse(request, name, ctx, status_code=status))
 
     def login_required(handler: Callable[..., Any]) -> Callable[..., Any]:
@@ -111,7 +113,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     async def queue(request: Request) -> Response:
         f = QueueFilter.from_query(request.query_params)
         with db.sessions() as s:
-            rows, total = query_queue(s, f, request.state.user, now(), target, cfg.page_size)
+            rows, total = query_queue(s, f, actor_id(cfg, request.state.user), now(), target, cfg.page_size)
         pages = max(1, -(-total // cfg.page_size))
         return page(
             request, "queue.html", f=f, rows=rows, total=total, pages=pages,
@@ -147,7 +149,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         action = str(request.state.form.get("action") or "")
         try:
             with db.session() as s:
-                apply_dashboard_action(s, case_id, action, request.state.user, now())
+                apply_dashboard_action(s, settings, case_id, action, actor_id(cfg, request.state.user), now())
         except ActionError as e:
             return _secure(RedirectResponse(f"/cases/{case_id}?error={_q(str(e))}", status_code=303))
         return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(ACTIONS[action])}", status_code=303))

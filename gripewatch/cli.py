@@ -71,7 +71,8 @@ def setup(config_path: str | None, verbose: int = 0) -> Settings:
 def _logging(settings: Settings, verbose: int) -> None:
     from gripewatch.logs import setup_logging
 
-    secrets = [settings.slack.token.get_secret_value()] if settings.slack.token else []
+    sl = settings.slack
+    secrets = [x.get_secret_value() for x in (sl.token, sl.app_token, sl.signing_secret) if x and x.get_secret_value()]
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
     setup_logging(level, secrets)
 
@@ -341,6 +342,8 @@ from analysis.cli_model import model as model_group  # noqa: E402
 
 cli.add_command(model_group)
 import dashboards.cli  # noqa: E402,F401  registers digest, dashboard and spikes
+
+__import__("alerts.cli", fromlist=["register"]).register(cli)  # slack serve, customers link/import, cases act
 
 
 def main() -> None:

@@ -68,11 +68,25 @@ class SlackChannels(Strict):
     ops: str | None = None  # default: the alerts channel
 
 
+class RoutingRule(Strict):
+    """First matching rule picks the channel of a new case (empty lists match anything)."""
+
+    channel: str = Field(min_length=1)
+    severity: tuple[str, ...] = ()
+    brand: tuple[str, ...] = ()
+    topic: tuple[str, ...] = ()
+    escalation: bool | None = None
+
+
 class SlackConfig(Strict):
     mode: Literal["console", "api"] = "console"
     token: SecretStr | None = None
+    app_token: SecretStr | None = None  # xapp-… for Socket Mode (`slack serve`)
+    signing_secret: SecretStr | None = None  # HTTP mode (`slack serve --http`)
+    allow_public_channels: bool = False
     base_url: str = "https://slack.com/api/"
     channels: SlackChannels = SlackChannels()
+    routing: tuple[RoutingRule, ...] = ()
     timeout_seconds: float = Field(10.0, gt=0)
 
 
@@ -85,6 +99,17 @@ class OutboxConfig(Strict):
 class PipelineConfig(Strict):
     batch_size: int = Field(200, ge=1, le=10_000)
     lease_seconds: int = Field(300, ge=10)
+
+
+def check_timezone(v: str) -> str:
+    """``v`` if it is an IANA time zone name, else ValueError."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {v!r}") from None
+    return v
 
 
 class SpikeConfig(Strict):
@@ -131,13 +156,22 @@ class DigestConfig(Strict):
     @field_validator("timezone")
     @classmethod
     def _tz(cls, v: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        return check_timezone(v)
 
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r}") from None
-        return v
+
+class WorkingHours(Strict):
+    """Working hours ``HH:MM-HH:MM`` on ``days`` in time zone ``tz`` (IANA name)."""
+
+    hours: str = Field("09:00-17:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(
+        default=("mon", "tue", "wed", "thu", "fri"), min_length=1
+    )
+    tz: str = "UTC"
+
+    @field_validator("tz")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        return check_timezone(v)
 
 
 class DashboardUser(Strict):
@@ -145,6 +179,7 @@ class DashboardUser(Strict):
     name: str | None = None
     password_hash: SecretStr | None = None  # from `gripewatch dashboard --hash-password`
     role: Literal["agent", "manager", "admin"] = "agent"
+    slack_id: str | None = Field(None, pattern=r"^[UW][A-Z0-9]+$")  # the staff member this user acts as
 
 
 class DashboardConfig(Strict):
@@ -161,6 +196,54 @@ class DashboardConfig(Strict):
     page_size: int = Field(50, ge=1, le=500)
 
 
+class SlaTarget(Strict):
+    first_response_minutes: float = Field(gt=0)
+    resolution_minutes: float = Field(gt=0)
+
+
+def _default_sla() -> dict[str, SlaTarget]:
+    return {
+        "critical": SlaTarget(first_response_minutes=15, resolution_minutes=240),
+        "high": SlaTarget(first_response_minutes=60, resolution_minutes=480),
+        "normal": SlaTarget(first_response_minutes=240, resolution_minutes=1440),
+        "low": SlaTarget(first_response_minutes=1440, resolution_minutes=4320),
+    }
+
+
+class PriorityWeights(Strict):
+    """Points of each part of a case's priority score (shown on the alert)."""
+
+    severity: dict[str, float] = {"low": 0, "medium": 15, "high": 35, "critical": 60}
+    escalation: float = 20  # per escalation trigger (manager, legal, safety, churn, …)
+    reach: tuple[tuple[int, float], ...] = ((1_000, 5), (10_000, 10), (100_000, 20), (1_000_000, 30))
+    tier: dict[str, float] = {"vip": 25, "gold": 15, "silver": 5}
+    lifetime_value_per_1000: float = 2  # points per 1,000 of lifetime value …
+    lifetime_value_max: float = 20  # … up to this many
+    repeat_contact: float = 10  # per mention after the first
+    repeat_contact_max: float = 30
+    waiting_per_hour: float = 2  # per hour the case has waited for a first response
+    waiting_max: float = 20
+    thresholds: dict[str, float] = {"critical": 60, "high": 35, "normal": 15}
+
+
+class CasesConfig(Strict):
+    reopen_days: float = Field(7, ge=0)
+    follow_up_days: float = Field(2, ge=0)
+    sla: dict[Literal["critical", "high", "normal", "low"], SlaTarget] = Field(default_factory=_default_sla)
+    priority: PriorityWeights = PriorityWeights()
+    working_hours: WorkingHours | None = None  # SLA clocks count only these hours when set
+    p90_min_samples: int = Field(10, ge=1)  # fewer measured first responses: promise no time
+    p90_window_days: int = Field(90, ge=1)
+
+
+class StaffMember(Strict):
+    slack_id: str = Field(pattern=r"^[UW][A-Z0-9]+$")
+    name: str = Field(min_length=1)
+    role: Literal["agent", "manager"] = "agent"
+    capacity: int = Field(10, ge=0)
+    working_hours: WorkingHours | None = None  # none: always on shift
+
+
 class Settings(Strict):
     database: DatabaseConfig = DatabaseConfig()
     brands: tuple[BrandConfig, ...] = ()
@@ -171,6 +254,8 @@ class Settings(Strict):
     outbox: OutboxConfig = OutboxConfig()
     digest: DigestConfig = DigestConfig()
     dashboard: DashboardConfig = DashboardConfig()
+    cases: CasesConfig = CasesConfig()
+    staff: tuple[StaffMember, ...] = ()
     config_path: Path | None = None
 
     def analysis_settings(self) -> AnalysisSettings:

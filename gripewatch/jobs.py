@@ -24,8 +24,7 @@ def make_notifier(settings: Settings) -> Notifier:
     if settings.slack.mode == "api":
         from alerts.slack import SlackNotifier
 
-        token = settings.slack.token.get_secret_value() if settings.slack.token else ""
-        return SlackNotifier.from_settings(token, settings.slack.base_url, settings.slack.timeout_seconds)
+        return SlackNotifier.from_config(settings)
     from alerts.console import ConsoleNotifier
 
     return ConsoleNotifier()
@@ -67,8 +66,12 @@ def deliver(
     wait: float = 0.0,
     now: Callable[[], datetime] = utcnow,
 ) -> DispatchResult:
-    """Dispatch the outbox under its lease."""
+    """Fire due SLA reminders/escalations/follow-ups, then dispatch the outbox, under its lease."""
+    from alerts.sla import tick
+
     with leases.held(db.engine, "outbox", holder, settings.pipeline.lease_seconds, wait):
+        with db.sessions() as s, s.begin():
+            tick(s, settings, now())
         return dispatch(db.sessions, notifier, settings.outbox, now=now)
 
 

@@ -139,6 +139,11 @@ class Case(Base):
     mention_count: Mapped[int] = mapped_column(Integer, default=1)
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_ts: Mapped[str | None] = mapped_column(String(64))
+    priority_parts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # part -> points (shown)
+    acknowledged_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    sla: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # clock -> remind_at/due_at/reminded/breached
+    next_check_at: Mapped[datetime | None] = mapped_column(index=True)  # next SLA/follow-up/close check
 
     author: Mapped[Author | None] = relationship()
     mentions: Mapped[list[Mention]] = relationship(order_by="Mention.created_at")

@@ -151,7 +151,7 @@ def store_page(
 
 
 def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: SourceRun, now: datetime) -> None:
-    """Open, join or answer a case for a stored mention."""
+    """Open, join, reopen or answer a case for a stored mention (one case per customer problem)."""
     if m.is_own:
         if item.in_reply_to:
             replied = s.scalars(
@@ -160,15 +160,19 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
             if replied is not None and replied.case_id is not None:
                 case = s.get(cases.Case, replied.case_id)
                 if case is not None:
-                    cases.record_brand_reply(s, case, m, now)
+                    cases.record_brand_reply(s, case, m, now, settings)
         return
     if m.is_complaint:
         run.complaints += 1
     if m.is_repost or m.brand is None or (m.analysis or {}).get("noise"):
         return
-    case = cases.open_case_for(s, m.author_id, m.brand)
+    case = cases.case_for(s, m)
     if case is not None:
         cases.attach(s, case, m, settings, now)
+        run.cases_updated += 1
+        return
+    resolved = cases.case_for(s, m, ("resolved",))
+    if resolved is not None and cases.after_resolution(s, resolved, m, settings, now):
         run.cases_updated += 1
     elif m.is_complaint and not (m.analysis or {}).get("duplicate_of"):
         cases.open_case(s, m, settings, now)

@@ -107,3 +107,9 @@ def write_config(tmp_path: Path, data: dict[str, Any]) -> Path:
 def training_csv() -> Path:
     """The labelled training file (../shared/data/complaints_train.csv); skips like ``shared``."""
     return require_shared() / "data" / "complaints_train.csv"
+
+
+def word(i: int) -> str:
+    """A made-up word for ``i`` ("bcd" for 123): posts that differ by it are not copies of each other
+    (numbers alone do not make a post distinct; see the pipeline's near-duplicate rule)."""
+    return "".join(chr(97 + int(d)) for d in str(i))

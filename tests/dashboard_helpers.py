@@ -41,8 +41,20 @@ def dashboard_section(password_hash: str, **extra: Any) -> dict[str, Any]:
     return {
         "secret_key": SECRET,
         "users": [
-            {"username": "ana", "name": "Ana", "password_hash": password_hash, "role": "agent"},
-            {"username": "ben", "name": "Ben", "password_hash": password_hash, "role": "manager"},
+            {
+                "username": "ana",
+                "name": "Ana",
+                "password_hash": password_hash,
+                "role": "agent",
+                "slack_id": "U0AGENT01",
+            },
+            {
+                "username": "ben",
+                "name": "Ben",
+                "password_hash": password_hash,
+                "role": "manager",
+                "slack_id": "U0MANAGR1",
+            },
         ],
         **extra,
     }

@@ -54,6 +54,8 @@ def setup_run(tmp_path: Path, name: str, fake: FakeSlack, recs: list[dict]) -> t
 
     folder = tmp_path / name
     folder.mkdir()
+    fake.add_channel(f"#{name}")
+    fake.add_channel(f"#{name}-esc")
     (folder / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     url = f"sqlite:///{folder / 'g.db'}"
     cfg = write_config(

@@ -85,8 +85,11 @@ def test_queue_filters_and_case_detail(client: TestClient) -> None:
     def count(q: str) -> int:
         return int(re.search(r'id="total">(\d+)', client.get(f"/cases?{q}").text).group(1))
 
-    assert count("assignee=none&sla=breached") + count("sla=answered") == total and count("sla=answered") >= 1
-    assert "No case matches" in client.get("/cases?assignee=me").text
+    assert sum(count(f"sla={x}") for x in ("breached", "due", "ok", "answered")) == total
+    assert count("sla=answered") >= 1 and count("sla=breached") >= 1
+    assert count("assignee=none") + count("assignee=U0AGENT01") + count("assignee=U0AGENT02") == total
+    assert count("assignee=me") == count("assignee=U0AGENT01") >= 1  # ana acts as roster member U0AGENT01
+    assert "No case matches" in client.get("/cases?assignee=U0NOBODY").text
     assert count("source=demo&status=all") >= total and count("source=other") == 0
     r = client.get("/cases/1")
     assert "Conversation" in r.text and "Audit trail" in r.text and "opened" in r.text and "complaint" in r.text
@@ -108,25 +111,29 @@ def test_actions_change_the_case_and_write_the_audit_trail(client: TestClient, d
     client.post("/cases/3/action", data={"action": "not_complaint", "csrf": token})
     with db.sessions() as s:
         c2, c3 = s.get(Case, 2), s.get(Case, 3)
-        assert (c2.status, c2.assignee, c2.resolved_at) == ("resolved", "ana", LATER)
-        assert c3.status == "not_complaint"
-        kinds = s.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == 2).order_by(CaseEvent.id)).all()
-        assert kinds == ["opened", "acknowledged", "escalated", "resolved"]
-        assert s.scalars(select(Feedback.label).where(Feedback.actor == "ana")).all()  # the model learns
+        assert (c2.status, c2.resolved_at) == ("resolved", LATER) and c2.assignee is not None
+        assert c3.status == "closed"
+        events = s.execute(
+            select(CaseEvent.kind, CaseEvent.actor).where(CaseEvent.case_id == 2).order_by(CaseEvent.id)
+        ).all()
+        mine = [kind for kind, actor in events if actor == "U0AGENT01"]  # ana acts as her roster id
+        assert mine == ["acknowledged", "escalated", "resolved"] and events[0][0] == "opened"
+        assert s.scalars(select(Feedback.label).where(Feedback.actor == "U0AGENT01")).all()  # the model learns
     r = client.get("/cases/2")
-    assert "escalated" in r.text and "by ana" in r.text
+    assert "escalated" in r.text and "by Priya" in r.text  # ana acts as roster member Priya
 
 
 def test_action_function_rules(db, demo) -> None:  # type: ignore[no-untyped-def]
     with db.session() as s:
-        apply_dashboard_action(s, 4, "assign_to_me", "ben", NOW)
+        settings = demo
+        apply_dashboard_action(s, settings, 4, "acknowledge", "U0AGENT01", NOW)
         with pytest.raises(ActionError, match="unknown action"):
-            apply_dashboard_action(s, 4, "delete", "ben", NOW)
+            apply_dashboard_action(s, settings, 4, "delete", "U0AGENT01", NOW)
         with pytest.raises(ActionError, match="no case"):
-            apply_dashboard_action(s, 999_999, "resolve", "ben", NOW)
-        apply_dashboard_action(s, 4, "resolve", "ben", NOW)
-        with pytest.raises(ActionError, match="is resolved"):
-            apply_dashboard_action(s, 4, "escalate", "ben", NOW)
+            apply_dashboard_action(s, settings, 999_999, "resolve", "U0AGENT01", NOW)
+        apply_dashboard_action(s, settings, 4, "resolve", "U0AGENT01", NOW)
+        with pytest.raises(ActionError, match="already resolved"):
+            apply_dashboard_action(s, settings, 4, "resolve", "U0AGENT01", NOW)
 
 
 def test_header_mode_trusts_the_proxy_header_for_known_users(db, db_url) -> None:  # type: ignore[no-untyped-def]

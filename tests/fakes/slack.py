@@ -3,7 +3,11 @@
 Point the real ``slack_sdk.WebClient(base_url=fake.base_url)`` at it. It keeps
 posted messages per channel (with their metadata, so history look-ups work),
 and can be told to fail the next calls: ``fake.fail_next(500)``,
-``fake.fail_next(429, retry_after=1)``, ``fake.fail_next(200, error="channel_not_found")``.
+``fake.fail_next(429, retry_after=1)``, ``fake.fail_next(200, error="channel_not_found")``,
+or to be down (every call 503) while ``fake.down`` is true. Channels for
+``conversations.list``/``conversations.info`` are registered with
+``fake.add_channel("#care", private=True)``; ``chat.postEphemeral`` calls are
+kept in ``fake.ephemeral``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ class FakeSlack:
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.failures: list[tuple[int, str | None, float | None]] = []
+        self.ephemeral: list[dict[str, Any]] = []
+        self.down = False
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"content": bytes, "channel": ..., ...}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -83,6 +89,16 @@ class FakeSlack:
     ) -> None:
         self.failures.extend([(status, error, retry_after)] * times)
 
+    def add_channel(self, name: str, private: bool = True) -> str:
+        """Register a channel (looked up by id or by ``#name``); return its id."""
+        cid = f"C{len(self.channels) + 1:08d}"
+        info = {"id": cid, "name": name.lstrip("#"), "is_channel": True, "is_private": private}
+        self.channels[cid] = self.channels[name] = info
+        return cid
+
+    def calls(self, method: str) -> list[dict[str, Any]]:
+        return [a for m, a in self.requests if m == method]
+
     def posted(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Every message posted (top-level and thread replies), in order."""
         if channel is not None:
@@ -92,6 +108,8 @@ class FakeSlack:
     def handle(self, method: str, args: dict[str, Any], auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
             self.requests.append((method, args))
+            if self.down:
+                return 503, {"ok": False, "error": "service_unavailable"}, {}
             if self.failures:
                 status, error, retry_after = self.failures.pop(0)
                 headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else {}
@@ -146,6 +164,16 @@ class FakeSlack:
                         title=f.get("title"), channel=args.get("channel_id"), comment=args.get("initial_comment")
                     )
                 return 200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}, {}
+            if method == "chat.postEphemeral":
+                self.ephemeral.append(dict(args))
+                return 200, {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}, {}
+            if method == "conversations.list":
+                unique = {c["id"]: c for c in self.channels.values()}
+                return (
+                    200,
+                    {"ok": True, "channels": list(unique.values()), "response_metadata": {"next_cursor": ""}},
+                    {},
+                )
             if method == "conversations.info":
                 ch = self.channels.get(args.get("channel", ""))
                 if ch is None:

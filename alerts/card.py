@@ -1,0 +1,142 @@
+"""The case card (what Slack and the console show) and the outbox messages of a case.
+
+Every change of a case is a :class:`CaseEvent` (``event``) and, once the case
+has a card, an in-place update of that card (``refresh``): the card is the
+whole current state — priority and why, the quoted post, the customer, the
+scores, SLA due times, owner, who did what and when, and the suggested reply.
+Thread notes (``note``) and escalation posts (``escalation_post``) go through
+the outbox too, each with its own idempotency key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alerts.outbox import enqueue
+from alerts.reply import first_response_p90, suggested_reply
+from gripewatch.config import Settings
+from gripewatch.models import Case, CaseEvent, Mention
+
+__all__ = ["ACTIONS", "CaseEvent", "card_payload", "escalation_post", "event", "note", "refresh", "who"]
+
+ACTIONS = ("acknowledge", "assign_me", "replied", "resolve", "escalate", "not_complaint")
+_VERBS = {
+    "opened": "opened",
+    "assigned": "assigned",
+    "queued": "queued (everyone is at capacity)",
+    "acknowledged": "acknowledged",
+    "replied": "replied to the customer",
+    "first_response": "brand replied publicly",
+    "resolved": "resolved",
+    "escalated": "escalated",
+    "not_complaint": "marked not a complaint",
+    "mention_added": "customer wrote again",
+    "reopened": "reopened (customer wrote again)",
+    "sla_reminder": "SLA reminder",
+    "sla_breached": "SLA breached",
+    "follow_up": "follow-up due",
+    "satisfaction": "customer wrote after resolution",
+    "closed": "closed",
+    "priority_raised": "priority raised",
+}
+
+
+def event(session: Session, case: Case, kind: str, actor: str, now: datetime, **detail: Any) -> CaseEvent:
+    """Record one change in the audit trail."""
+    ev = CaseEvent(case_id=case.id, at=now, actor=actor, kind=kind, detail=detail)
+    session.add(ev)
+    session.flush()
+    return ev
+
+
+def who(actor: str) -> str:
+    return "gripewatch" if actor in ("gripewatch", "") else f"<@{actor}>" if actor[:1] in "UW" else actor
+
+
+def lead_mention(session: Session, case: Case) -> Mention | None:
+    """The post the card quotes: the most severe complaint of the case, else the first mention."""
+    ms = session.scalars(select(Mention).where(Mention.case_id == case.id).order_by(Mention.id)).all()
+    complaints = [m for m in ms if m.is_complaint] or list(ms)
+    return max(complaints, key=lambda m: m.complaint_probability or 0) if complaints else None
+
+
+def card_payload(session: Session, case: Case, settings: Settings, now: datetime) -> dict[str, Any]:
+    """Everything the card shows, as plain data (rendered by the Slack and console notifiers)."""
+    m = lead_mention(session, case)
+    a = case.author
+    analysis = (m.analysis if m else None) or {}
+    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
+    p90 = first_response_p90(
+        session, case.priority, now, settings.cases.p90_window_days, settings.cases.p90_min_samples
+    )
+    staff = {s.slack_id: s.name for s in settings.staff}
+    sla = case.sla or {}
+    return {
+        "case_id": case.id,
+        "brand": case.brand,
+        "status": case.status,
+        "priority": case.priority,
+        "priority_score": case.priority_score,
+        "priority_parts": dict(case.priority_parts or {}),
+        "mention_count": case.mention_count,
+        "platform": m.platform if m else None,
+        "source": m.source if m else None,
+        "url": m.url if m else None,
+        "text": m.text if m else case.summary,
+        "created_at": m.created_at.isoformat() if m else None,
+        "author": {
+            "handle": a.handle,
+            "name": a.display_name,
+            "followers": a.followers,
+            "tier": a.tier,
+            "vip": (a.tier or "").lower() in ("vip", "gold") or (a.lifetime_value or 0) >= 10_000,
+        }
+        if a
+        else {},
+        "sentiment": m.sentiment if m else None,
+        "complaint_probability": m.complaint_probability if m else None,
+        "severity": case.severity,
+        "topics": analysis.get("topics", []),
+        "escalation": analysis.get("escalation", []),
+        "reasons": analysis.get("reasons", []),
+        "assignee": case.assignee,
+        "assignee_name": staff.get(case.assignee or ""),
+        "sla": {
+            k: {"due_at": v.get("due_at"), "breached": v.get("breached", False)}
+            for k, v in sla.items()
+            if isinstance(v, dict) and not v.get("done")
+        },
+        "history": [
+            {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "text": _VERBS.get(e.kind, e.kind)}
+            for e in events
+        ][-10:],
+        "suggested_reply": suggested_reply(a.handle if a else None, case.brand, analysis.get("topics", []), p90),
+        "measured_p90_minutes": round(p90.total_seconds() / 60, 1) if p90 else None,
+        "actions": [] if case.status == "closed" else list(ACTIONS),
+    }
+
+
+def refresh(session: Session, case: Case, settings: Settings, now: datetime, cause: CaseEvent) -> None:
+    """Queue an in-place update of the case's card showing its current state."""
+    session.flush()
+    payload = card_payload(session, case, settings, now)
+    payload["last_change"] = f"{_VERBS.get(cause.kind, cause.kind)} by {who(cause.actor)}"
+    enqueue(session, f"card:{case.id}:{cause.id}", "card_update", case.slack_channel or "", payload, case)
+
+
+def note(session: Session, case: Case, key: str, text: str, title: str = "") -> None:
+    """Queue a reply in the case's thread."""
+    enqueue(session, key, "note", case.slack_channel or "", {"case_id": case.id, "title": title, "text": text}, case)
+
+
+def escalation_post(session: Session, case: Case, settings: Settings, key: str, text: str) -> None:
+    """Queue a post in the escalations channel mentioning every manager."""
+    from alerts.assign import managers
+
+    tags = " ".join(f"<@{m.slack_id}>" for m in managers(settings)) or "(no managers in the staff roster)"
+    payload = {"case_id": case.id, "title": f"Escalation · case #{case.id}", "text": f"{tags} {text}"}
+    enqueue(session, key, "escalation", settings.slack.channels.escalations, payload, case)
