@@ -73,14 +73,21 @@ def _logging(settings: Settings, verbose: int) -> None:
 
     secrets = [settings.slack.token.get_secret_value()] if settings.slack.token else []
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    setup_logging(level, secrets)
+    setup_logging(level, secrets, settings.logging.format)
 
 
 def open_db(settings: Settings):  # type: ignore[no-untyped-def]
     from gripewatch.db import open_database
 
     d = settings.database
-    return open_database(d.url, d.pool_size, d.max_overflow)
+    return open_database(
+        d.url,
+        d.pool_size,
+        d.max_overflow,
+        pool_timeout=d.pool_timeout_seconds,
+        pool_recycle=d.pool_recycle_seconds,
+        connect_timeout=d.connect_timeout_seconds,
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -328,6 +335,9 @@ def config_check(config_path: str | None, verbose: int) -> None:
     for src in s.sources:
         click.echo(f"  source {src.name}: {src.type}{'' if src.enabled else ' (disabled)'}")
     click.echo(f"  slack: {s.slack.mode} → alerts {s.slack.channels.alerts}")
+
+
+from gripewatch.cli_ops import serve_cmd, status_cmd; cli.add_command(serve_cmd); cli.add_command(status_cmd)  # noqa: E402, E702, I001
 
 
 def main() -> None:

@@ -35,6 +35,9 @@ class DatabaseConfig(Strict):
     url: str = "sqlite:///gripewatch.db"
     pool_size: int = Field(5, ge=1)
     max_overflow: int = Field(10, ge=0)
+    pool_timeout_seconds: float = Field(30.0, gt=0)
+    pool_recycle_seconds: int = Field(1800, ge=-1)
+    connect_timeout_seconds: int = Field(10, ge=1)
 
 
 class BrandConfig(Strict):
@@ -87,6 +90,62 @@ class PipelineConfig(Strict):
     lease_seconds: int = Field(300, ge=10)
 
 
+class SchedulerConfig(Strict):
+    """``gripewatch serve``: how often each job runs and how late it may start."""
+
+    outbox_seconds: float = Field(2.0, gt=0)
+    sla_seconds: float = Field(60.0, gt=0)
+    retention_hours: float = Field(24.0, gt=0)
+    digest_cron: str = "0 9 * * mon"
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = Field(30, ge=1)
+    min_poll_seconds: float = Field(10.0, gt=0)
+    max_backoff_seconds: float = Field(900.0, gt=0)
+    db_retry_max_seconds: float = Field(60.0, gt=0)
+    shutdown_timeout_seconds: float = Field(60.0, gt=0)
+
+    @field_validator("digest_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(v, timezone="UTC")
+        except ValueError as e:
+            raise ValueError(f"not a crontab expression ({e})") from None
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+
+class RetentionConfig(Strict):
+    """What the daily purge removes. ``days: null`` keeps mention texts forever."""
+
+    days: int | None = Field(None, ge=1)
+    keep_open_cases: bool = True
+    job_runs_days: int = Field(14, ge=1)
+
+
+class MetricsConfig(Strict):
+    """Optional HTTP endpoint of ``serve``: ``/healthz`` and Prometheus ``/metrics``."""
+
+    port: int | None = Field(None, ge=0, le=65535)
+    host: str = "127.0.0.1"
+
+
+class LoggingConfig(Strict):
+    format: Literal["text", "json"] = "text"
+
+
 class Settings(Strict):
     database: DatabaseConfig = DatabaseConfig()
     brands: tuple[BrandConfig, ...] = ()
@@ -95,6 +154,10 @@ class Settings(Strict):
     analysis: Any = None
     pipeline: PipelineConfig = PipelineConfig()
     outbox: OutboxConfig = OutboxConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    retention: RetentionConfig = RetentionConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
     config_path: Path | None = None
 
     def analysis_settings(self) -> AnalysisSettings:
