@@ -1,16 +1,52 @@
-"""``gripewatch serve`` and ``gripewatch status``: running unattended, and seeing how it goes."""
+"""``gripewatch serve`` and ``gripewatch status``: running unattended, and seeing how it goes.
+
+Registered by one line at the end of gripewatch/cli.py. This module imports
+gripewatch.cli only when a command runs (not at import time), so that
+``python -m gripewatch.cli`` (which loads cli.py twice) has no import cycle.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 from pydantic import BaseModel, SecretStr
 
-from gripewatch.cli import config_option, console, open_db, translate_errors
-from gripewatch.config import Settings, load_settings
+from gripewatch.config import ENV_CONFIG, Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def config_option(fn: F) -> F:
+    """``--config PATH`` and ``-v``, as every gripewatch command has them."""
+    fn = click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")(fn)
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        envvar=ENV_CONFIG,
+        show_envvar=True,
+        help="Config file [default: ./config.yaml].",
+    )(fn)
+
+
+def translate_errors(fn: F) -> F:
+    """gripewatch.cli.translate_errors, looked up when the command runs."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from gripewatch.cli import translate_errors as translate
+
+        return translate(fn)(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
 
 LOG_FORMAT = click.option(
     "--log-format",
@@ -83,6 +119,7 @@ def status_cmd(config_path: str | None, verbose: int, log_format: str | None, as
 
     Example: gripewatch status --json | jq .outbox
     """
+    from gripewatch.cli import console, open_db
     from gripewatch.models import utcnow
     from gripewatch.ops import render, snapshot
 
