@@ -32,7 +32,7 @@ def test_sigkill_serve_during_ingest_and_alerting_loses_and_duplicates_nothing(
     kills, seen = 0, 0
     while kills < 6 and not done(url, N):
         proc = Serve(cfg)
-        wait_until(lambda: progress(url) > seen or done(url, N), 30, "new work after a restart", proc)
+        wait_until(lambda seen=seen: progress(url) > seen or done(url, N), 30, "new work after a restart", proc)
         time.sleep(rng.uniform(0, 0.2))  # kill it somewhere inside a page or a delivery
         proc.kill()
         kills += 1
