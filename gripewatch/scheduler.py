@@ -184,7 +184,7 @@ class Daemon:
         try:
             if due is not None and not due():
                 return
-            with runlog.job(self.db, job, self.holder, self.ttl, when=due) as run:
+            with runlog.job(self.db, job, self.holder, self.ttl, now=self.now, when=due) as run:
                 if run is None:
                     return
                 body(run)
