@@ -112,8 +112,12 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
     }
 
 
+def _short(iso: str | None) -> str:
+    return iso[:19].replace("T", " ") if iso else "-"
+
+
 def render(snap: dict[str, Any]) -> Group:
-    """Rich tables of a snapshot."""
+    """Rich tables of a snapshot (times in UTC)."""
     src = Table(title="sources", title_justify="left")
     for col in ("source", "type", "every", "last success", "failures", "last error"):
         src.add_column(col)
@@ -122,7 +126,7 @@ def render(snap: dict[str, Any]) -> Group:
             s["name"] + ("" if s["enabled"] else " (disabled)"),
             s["type"],
             f"{s['interval_seconds']:.0f}s",
-            s["last_success_at"] or "never",
+            _short(s["last_success_at"]) if s["last_success_at"] else "never",
             str(s["consecutive_failures"]),
             (s["last_error"] or "")[:80],
         )
@@ -130,12 +134,12 @@ def render(snap: dict[str, Any]) -> Group:
     for col in ("job", "outcome", "started", "finished", "holder"):
         jobs.add_column(col)
     for j in snap["jobs"]:
-        jobs.add_row(j["job"], j["outcome"], j["started_at"], j["finished_at"] or "-", j["holder"])
+        jobs.add_row(j["job"], j["outcome"], _short(j["started_at"]), _short(j["finished_at"]), j["holder"])
     held = Table(title="leases", title_justify="left")
     for col in ("lease", "holder", "expires"):
         held.add_column(col)
     for le in snap["leases"]:
-        held.add_row(le["name"], le["holder"], le["expires_at"] + (" (expired)" if le["expired"] else ""))
+        held.add_row(le["name"], le["holder"], _short(le["expires_at"]) + (" (expired)" if le["expired"] else ""))
     ob, cases = snap["outbox"], snap["open_cases"]
     oldest = f", oldest {ob['oldest_pending_age_seconds']:.0f}s old" if ob["oldest_pending_at"] else ""
     statuses = ", ".join(f"{k} {v}" for k, v in cases["by_status"].items())
@@ -145,5 +149,5 @@ def render(snap: dict[str, Any]) -> Group:
     lines.add_row("outbox", f"{ob['pending']} pending ({ob['retrying']} retrying){oldest}; {ob['dead']} given up")
     lines.add_row("open cases", statuses)
     lines.add_row("first response", sla)
-    lines.add_row("last digest", f"{digest['at']} by {digest['holder']}" if digest else "never")
+    lines.add_row("last digest", f"{_short(digest['at'])} by {digest['holder']}" if digest else "never")
     return Group(src, lines, jobs, held)

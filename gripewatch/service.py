@@ -21,7 +21,7 @@ from sqlalchemy.orm import sessionmaker
 from gripewatch import leases
 from gripewatch.config import Settings
 from gripewatch.db import Database, make_engine, safe_url, upgrade
-from gripewatch.errors import StorageError
+from gripewatch.errors import ConfigError, StorageError
 
 log = logging.getLogger("gripewatch.serve")
 
@@ -114,6 +114,11 @@ def _endpoint(settings: Settings, db: Database, daemon: Any) -> Any:
             return "scheduler not running"
         return None
 
-    endpoint = HttpEndpoint(metrics, db, healthy, settings.metrics.host, settings.metrics.port).start()
+    try:
+        endpoint = HttpEndpoint(metrics, db, healthy, settings.metrics.host, settings.metrics.port).start()
+    except OSError as e:
+        where = f"{settings.metrics.host}:{settings.metrics.port}"
+        problem = e.strerror or str(e)
+        raise ConfigError(f"{settings.config_path}: metrics.port: cannot listen on {where} ({problem})") from None
     log.info("serving /healthz and /metrics on http://%s:%d", settings.metrics.host, endpoint.port)
     return endpoint
