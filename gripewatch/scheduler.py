@@ -60,19 +60,22 @@ def is_db_outage(e: BaseException) -> bool:
     return isinstance(e, DBAPIError) and bool(e.connection_invalidated)
 
 
+MISSING = object()
+
+
 def call_optional(module: str, func: str, *args: Any) -> Any:
-    """``module.func(*args)`` if that module exists; None (with a debug log) if it does not."""
+    """``module.func(*args)`` if that module and function exist; MISSING (with a debug log) if not."""
     try:
         mod = importlib.import_module(module)
     except ModuleNotFoundError as e:
         if e.name and module.startswith(e.name):
             log.debug("%s is not installed; %s skipped", module, func)
-            return None
+            return MISSING
         raise
     fn = getattr(mod, func, None)
     if fn is None:
         log.debug("%s has no %s; skipped", module, func)
-        return None
+        return MISSING
     return fn(*args)
 
 
@@ -294,7 +297,10 @@ class Daemon:
     def check_sla(self) -> None:
         def body(run: runlog.Run) -> None:
             out = call_optional("alerts.sla", "check_sla", self.db, self.settings, self.now())
-            run.detail = {"result": str(out)[:200]} if out is not None else {}
+            if out is MISSING:
+                run.outcome = "skipped"
+            elif out is not None:
+                run.detail = {"result": str(out)[:200]}
 
         self._guarded(SLA, body, lambda: not self._started_since(SLA, self.cfg.sla_seconds * 0.9, ("ok",)))
 
@@ -311,7 +317,11 @@ class Daemon:
 
         def body(run: runlog.Run) -> None:
             out = call_optional("dashboards.digest", "send_scheduled_digest", self.db, self.settings, self.now())
-            run.detail = {"fire_time": fired.isoformat(), "result": str(out)[:200] if out is not None else None}
+            run.detail = {"fire_time": fired.isoformat()}
+            if out is MISSING:
+                run.outcome = "skipped"
+            elif out is not None:
+                run.detail["result"] = str(out)[:200]
 
         self._guarded(DIGEST, body, due)
 

@@ -7,11 +7,12 @@ stopping after the page in hand.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
@@ -27,7 +28,7 @@ from gripewatch.errors import RateLimited
 from gripewatch.models import JobRun, SourceState
 from gripewatch.polling import poll_interval, poll_not_before
 from gripewatch.runlog import overlaps
-from gripewatch.scheduler import Daemon, call_optional
+from gripewatch.scheduler import MISSING, Daemon, call_optional
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
@@ -154,17 +155,26 @@ def test_a_job_never_runs_while_another_holder_has_its_lease(tmp_path: Path, db:
     assert [(r.holder, r.outcome) for r in runs(db, "outbox")] == [("a", "ok")]
 
 
-def test_digest_runs_once_per_fire_time_across_replicas(tmp_path: Path, db: Database) -> None:
+def test_digest_is_sent_once_per_fire_time_across_replicas(
+    tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clock = Clock()  # Tuesday 09:00
     sched = {"digest_cron": "0 9 * * tue", "misfire_grace_seconds": 600}
     a, b = (daemon(tmp_path, db, clock, h, scheduler=sched) for h in ("a", "b"))
+    a.digest()  # no digest module yet: skipped, and not counted as sent
+    assert [(r.holder, r.outcome) for r in runs(db, "digest")] == [("a", "skipped")]
+    sent: list[datetime] = []
+    digest_module = ModuleType("dashboards.digest")
+    digest_module.send_scheduled_digest = lambda db, settings, now: sent.append(now)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "dashboards.digest", digest_module)
     a.digest()
     clock.advance(30)
     b.digest()  # the same fire time, half a minute later on the other replica
-    assert [r.holder for r in runs(db, "digest")] == ["a"]
+    assert sent == [T0]
     clock.advance(7 * 86400)
     b.digest()
-    assert [r.holder for r in runs(db, "digest")] == ["a", "b"]
+    assert sent == [T0, T0 + timedelta(days=7, seconds=30)]
+    assert [(r.holder, r.outcome) for r in runs(db, "digest")] == [("a", "skipped"), ("a", "ok"), ("b", "ok")]
 
 
 def test_stop_after_the_page_in_hand(tmp_path: Path, db: Database, scripted: type[Scripted]) -> None:
@@ -183,8 +193,8 @@ def test_stop_after_the_page_in_hand(tmp_path: Path, db: Database, scripted: typ
 
 
 def test_optional_jobs_are_skipped_until_their_module_exists() -> None:
-    assert call_optional("alerts.no_such_module", "check_sla", None) is None
-    assert call_optional("json", "no_such_function") is None
+    assert call_optional("alerts.no_such_module", "check_sla", None) is MISSING
+    assert call_optional("json", "no_such_function") is MISSING
     assert call_optional("json", "dumps", {"a": 1}) == '{"a": 1}'
 
 
