@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from gripewatch.cli import cli, config_option, open_db, setup, translate_errors
+from gripewatch.cli import config_option, open_db, setup, translate_errors
 from gripewatch.models import utcnow
 
 
@@ -117,5 +117,7 @@ def dashboard_cmd(
     uvicorn.run(app, host=host or cfg.host, port=port or cfg.port, log_level="warning" if not verbose else "info")
 
 
-for _cmd in (digest_cmd, dashboard_cmd, spikes_cmd):
-    cli.add_command(_cmd)
+def register(group: click.Group) -> None:
+    """Add ``digest``, ``dashboard`` and ``spikes`` to the main command group."""
+    for cmd in (digest_cmd, dashboard_cmd, spikes_cmd):
+        group.add_command(cmd)

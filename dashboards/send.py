@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -19,6 +20,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from dashboards.digest import Digest
 from dashboards.render import data_uri, render_html, render_slack_blocks, render_text, slack_fallback_text
 from gripewatch.config import DigestEmailConfig, Settings
+from gripewatch.db import Database
 from gripewatch.errors import ConfigError, InputError, NotifyError
 
 
@@ -99,3 +101,22 @@ def slack_client(settings: Settings) -> WebClient:
         base_url=settings.slack.base_url,
         timeout=int(settings.slack.timeout_seconds),
     )
+
+
+def send_scheduled_digest(db: Database, settings: Settings, now: datetime) -> list[str]:
+    """The scheduled weekly digest of last week: to Slack (``channels.digest``; printed in console mode)
+    and by e-mail when ``digest.email.recipients`` are set. Returns where it went."""
+    from dashboards.load import make_digest
+
+    digest, chart = make_digest(db, settings, "last-week", now)
+    sent = []
+    if settings.slack.mode == "api":
+        send_slack(digest, chart, slack_client(settings), settings.slack.channels.digest)
+        sent.append(f"slack {settings.slack.channels.digest}")
+    else:
+        print(render_text(digest), flush=True)
+        sent.append("console")
+    if settings.digest.email.recipients:
+        send_email(digest, chart, settings.digest.email)
+        sent.append("email")
+    return sent

@@ -74,14 +74,21 @@ def _logging(settings: Settings, verbose: int) -> None:
     sl = settings.slack
     secrets = [x.get_secret_value() for x in (sl.token, sl.app_token, sl.signing_secret) if x and x.get_secret_value()]
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    setup_logging(level, secrets)
+    setup_logging(level, secrets, settings.logging.format)
 
 
 def open_db(settings: Settings):  # type: ignore[no-untyped-def]
     from gripewatch.db import open_database
 
     d = settings.database
-    db = open_database(d.url, d.pool_size, d.max_overflow)
+    db = open_database(
+        d.url,
+        d.pool_size,
+        d.max_overflow,
+        pool_timeout=d.pool_timeout_seconds,
+        pool_recycle=d.pool_recycle_seconds,
+        connect_timeout=d.connect_timeout_seconds,
+    )
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.call_on_close(db.dispose)
@@ -338,12 +345,18 @@ def config_check(config_path: str | None, verbose: int) -> None:
     click.echo(f"  slack: {s.slack.mode} → alerts {s.slack.channels.alerts}")
 
 
-from analysis.cli_model import model as model_group  # noqa: E402
+def _register_commands() -> None:
+    """Add the commands that live beside their feature (they import this module's helpers)."""
+    from alerts.cli import register as register_alerts
+    from analysis.cli_model import model
+    from dashboards.cli import register as register_dashboards
+    from gripewatch.cli_ops import serve_cmd, status_cmd
 
-cli.add_command(model_group)
-import dashboards.cli  # noqa: E402,F401  registers digest, dashboard and spikes
-
-__import__("alerts.cli", fromlist=["register"]).register(cli)  # slack serve, customers link/import, cases act
+    cli.add_command(model)  # model train, model eval
+    register_alerts(cli)  # slack serve, customers link/import, cases act
+    register_dashboards(cli)  # digest, dashboard, spikes
+    cli.add_command(serve_cmd)
+    cli.add_command(status_cmd)
 
 
 def main() -> None:
@@ -351,4 +364,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the imported module, not this __main__ copy, so every command is registered once, on one group.
+    from gripewatch.cli import main as _main
+
+    _main()
+else:
+    _register_commands()

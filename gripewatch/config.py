@@ -35,6 +35,9 @@ class DatabaseConfig(Strict):
     url: str = "sqlite:///gripewatch.db"
     pool_size: int = Field(5, ge=1)
     max_overflow: int = Field(10, ge=0)
+    pool_timeout_seconds: float = Field(30.0, gt=0)
+    pool_recycle_seconds: int = Field(1800, ge=-1)
+    connect_timeout_seconds: int = Field(10, ge=1)
 
 
 class BrandConfig(Strict):
@@ -159,6 +162,23 @@ class DigestConfig(Strict):
         return check_timezone(v)
 
 
+class SchedulerConfig(Strict):
+    """``gripewatch serve``: how often each job runs and how late it may start.
+
+    The weekly digest's time is ``digest.day`` / ``digest.time`` / ``digest.timezone``.
+    """
+
+    outbox_seconds: float = Field(2.0, gt=0)
+    sla_seconds: float = Field(60.0, gt=0)
+    spikes_seconds: float = Field(300.0, gt=0)
+    retention_hours: float = Field(24.0, gt=0)
+    misfire_grace_seconds: int = Field(30, ge=1)
+    min_poll_seconds: float = Field(10.0, gt=0)
+    max_backoff_seconds: float = Field(900.0, gt=0)
+    db_retry_max_seconds: float = Field(60.0, gt=0)
+    shutdown_timeout_seconds: float = Field(60.0, gt=0)
+
+
 class WorkingHours(Strict):
     """Working hours ``HH:MM-HH:MM`` on ``days`` in time zone ``tz`` (IANA name)."""
 
@@ -244,6 +264,25 @@ class StaffMember(Strict):
     working_hours: WorkingHours | None = None  # none: always on shift
 
 
+class RetentionConfig(Strict):
+    """What the daily purge removes. ``days: null`` keeps mention texts forever."""
+
+    days: int | None = Field(None, ge=1)
+    keep_open_cases: bool = True
+    job_runs_days: int = Field(14, ge=1)
+
+
+class MetricsConfig(Strict):
+    """Optional HTTP endpoint of ``serve``: ``/healthz`` and Prometheus ``/metrics``."""
+
+    port: int | None = Field(None, ge=0, le=65535)
+    host: str = "127.0.0.1"
+
+
+class LoggingConfig(Strict):
+    format: Literal["text", "json"] = "text"
+
+
 class Settings(Strict):
     database: DatabaseConfig = DatabaseConfig()
     brands: tuple[BrandConfig, ...] = ()
@@ -256,6 +295,10 @@ class Settings(Strict):
     dashboard: DashboardConfig = DashboardConfig()
     cases: CasesConfig = CasesConfig()
     staff: tuple[StaffMember, ...] = ()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    retention: RetentionConfig = RetentionConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    logging: LoggingConfig = LoggingConfig()
     config_path: Path | None = None
 
     def analysis_settings(self) -> AnalysisSettings:

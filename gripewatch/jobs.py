@@ -9,7 +9,7 @@ from datetime import datetime
 
 from alerts.notify import Notifier
 from alerts.outbox import DispatchResult, dispatch
-from gripewatch import leases
+from gripewatch import leases, runlog
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import LockBusy
@@ -48,14 +48,18 @@ def collect_source(
     source = next(s for s in settings.sources if s.name == name)
     ttl = settings.pipeline.lease_seconds
     lease = f"source:{name}"
-    with leases.held(db.engine, lease, holder, ttl, wait):
+    with runlog.job(db, lease, holder, ttl, wait) as job_run:
+        assert job_run is not None
         try:
-            return run_source(
+            result = run_source(
                 db, settings, source, now=now, on_page=lambda _run: leases.acquire(db.engine, lease, holder, ttl)
             )
         except Exception as e:  # a bug or an unexpected library error in one source must not stop the rest
             log.exception("source %s crashed", name)
-            return SourceRun(name, error=f"unexpected {e.__class__.__name__}: {str(e)[:300]}")
+            result = SourceRun(name, error=f"unexpected {e.__class__.__name__}: {str(e)[:300]}")
+        job_run.outcome = "error" if result.error else "ok"
+        job_run.detail = {"stored": result.stored, "fetched": result.fetched}
+        return result
 
 
 def deliver(
@@ -69,10 +73,13 @@ def deliver(
     """Fire due SLA reminders/escalations/follow-ups, then dispatch the outbox, under its lease."""
     from alerts.sla import tick
 
-    with leases.held(db.engine, "outbox", holder, settings.pipeline.lease_seconds, wait):
+    with runlog.job(db, "outbox", holder, settings.pipeline.lease_seconds, wait) as job_run:
+        assert job_run is not None
         with db.sessions() as s, s.begin():
             tick(s, settings, now())
-        return dispatch(db.sessions, notifier, settings.outbox, now=now)
+        result = dispatch(db.sessions, notifier, settings.outbox, now=now)
+        job_run.detail = {"sent": result.sent, "failed": result.failed}
+        return result
 
 
 def run_once(

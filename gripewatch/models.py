@@ -6,6 +6,7 @@
     Lease         named locks with expiry (jobs, run-once, outbox)
     Feedback      staff corrections of the complaint model
     SpikeAlert    last complaint spike alerted per brand and topic (cooldown)
+    JobRun        one row per run of a leased job (start, end, holder, outcome)
 
 All timestamps are stored as UTC and come back timezone-aware.
 """
@@ -231,3 +232,23 @@ class SpikeAlert(Base):
     window_start: Mapped[datetime]
     count: Mapped[int] = mapped_column(Integer)
     expected: Mapped[float] = mapped_column(Float)
+
+
+class JobRun(Base):
+    """One run of a scheduled job (or a run-once step) while it held the job's lease.
+
+    ``finished_at`` is empty while it runs, or forever if its process was killed.
+    Runs of one job never overlap: each starts after the lease was taken and
+    finishes before it is released.
+    """
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(128))  # the lease name: source:NAME, outbox, sla, digest, retention
+    holder: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(24))  # ok | error | rate_limited | db_down | interrupted
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

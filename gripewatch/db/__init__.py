@@ -54,7 +54,14 @@ def safe_url(url: str) -> str:
         return "<unparseable database url>"
 
 
-def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
+def make_engine(
+    url: str,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    pool_recycle: int = 1800,
+    connect_timeout: int = 10,
+) -> Engine:
     try:
         u = make_url(url)
     except ArgumentError:
@@ -65,7 +72,15 @@ def make_engine(url: str, pool_size: int = 5, max_overflow: int = 10) -> Engine:
         if u.database in (None, "", ":memory:"):
             kwargs["poolclass"] = StaticPool
     else:
-        kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+        kwargs.update(
+            pool_size=pool_size,
+            max_overflow=max_overflow,
+            pool_timeout=pool_timeout,
+            pool_recycle=pool_recycle,
+            pool_pre_ping=True,
+        )
+        if u.get_backend_name() == "postgresql":
+            kwargs["connect_args"] = {"connect_timeout": connect_timeout}
     try:
         engine = create_engine(u, **kwargs)
     except (NoSuchModuleError, ImportError) as e:
@@ -147,14 +162,14 @@ def _first_line(e: Exception) -> str:
     return str(orig).strip().splitlines()[0] if str(orig).strip() else e.__class__.__name__
 
 
-def open_database(url: str, pool_size: int = 5, max_overflow: int = 10, migrate: bool = True) -> Database:
+def open_database(url: str, pool_size: int = 5, max_overflow: int = 10, migrate: bool = True, **pool: Any) -> Database:
     """Connect (and migrate) the database at ``url``; StorageError if it cannot be used."""
     u = make_url(url) if "://" in url else None
     if u is not None and u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
         parent = Path(u.database).parent
         if not parent.exists():
             raise StorageError(f"folder {parent} for the SQLite database does not exist")
-    engine = make_engine(url, pool_size, max_overflow)
+    engine = make_engine(url, pool_size, max_overflow, **pool)
     if migrate:
         upgrade(engine)
     return Database(engine, sessionmaker(engine, expire_on_commit=False))
