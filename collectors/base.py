@@ -146,7 +146,7 @@ def newest_first(
         else:
             new = {**base, "mark": mark, "at_mark": sorted(at_mark), "next": nxt, "top": top, "top_ids": top_ids}
         if mentions or skipped or new != cursor:
-            yield Page(mentions, new, skipped)
+            yield Page(mentions[::-1], new, skipped)  # oldest first, as posted
         if done:
             return
         cursor, token = new, nxt

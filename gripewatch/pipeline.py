@@ -25,8 +25,8 @@ from collectors.base import provenance
 from gripewatch.brands import BrandMatcher
 from gripewatch.config import Settings, SourceConfig
 from gripewatch.db import Database
-from gripewatch.errors import SourceError
-from gripewatch.models import Author, Mention, SourceState, utcnow
+from gripewatch.errors import RateLimited, SourceError
+from gripewatch.models import Author, CaseEvent, Mention, SourceState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ class SourceRun:
     cases_updated: int = 0
     skipped: list[str] = field(default_factory=list)
     error: str | None = None
+    edited: int = 0
+    deleted: int = 0
+    deferred_until: datetime | None = None  # rate limited: the source resumes after this
+    ops_alert: str | None = None
 
 
 def build_collector(source: SourceConfig, settings: Settings):  # type: ignore[no-untyped-def]
@@ -56,13 +60,29 @@ def run_source(
     now: Callable[[], datetime] = utcnow,
     on_page: Callable[[SourceRun], None] | None = None,
 ) -> SourceRun:
-    """Collect and store every new page of ``source``; record its health either way."""
+    """Collect and store every new page of ``source``; record its health either way.
+
+    A source still inside a rate-limit window is not called. A 429 (or the
+    request budget running out) stops the run cleanly: pages already stored
+    stay, the source resumes after the reset, and it is not a failure. Any
+    other error is a failure; a failing or silent source raises one ops alert.
+    """
     run = SourceRun(source.name)
     collector = collector or build_collector(source, settings)
     matcher = BrandMatcher(settings.brands)
+    edge = getattr(collector, "edge", None)
     with db.sessions() as s:
         state = s.get(SourceState, source.name)
         cursor = dict(state.cursor) if state else {}
+        limited = state.rate_limited_until if state else None
+        if edge is not None:
+            edge.now = now
+            if state is not None:
+                edge.budget.window_start, edge.budget.used = state.budget_window_start, state.budget_used or 0
+    if limited is not None and limited > now():
+        log.warning("%s: rate limited until %s; not called this run", source.name, limited.isoformat())
+        run.deferred_until = limited
+        return run
     try:
         for page in collector.collect(cursor):
             with db.sessions() as s, s.begin():
@@ -71,16 +91,30 @@ def run_source(
                 log.warning("%s: skipped %s", source.name, reason)
             if on_page:
                 on_page(run)
+    except RateLimited as e:
+        run.deferred_until = e.reset_at
+        log.warning("%s: %s", source.name, e)
     except SourceError as e:
         run.error = str(e)
+    except Exception as e:  # a library surprise in one source is that source's failure, recorded like any other
+        log.exception("%s: collector crashed", source.name)
+        run.error = f"unexpected {e.__class__.__name__}: {str(e)[:300]}"
     with db.sessions() as s, s.begin():
         state = s.get(SourceState, source.name) or SourceState(source=source.name, cursor={})
         s.add(state)
+        at = now()
         if run.error:
-            state.last_error, state.last_error_at = run.error[:1000], now()
+            state.last_error, state.last_error_at = run.error[:1000], at
             state.consecutive_failures = (state.consecutive_failures or 0) + 1
         else:
-            state.last_success_at, state.consecutive_failures = now(), 0
+            state.last_success_at, state.consecutive_failures = at, 0
+        state.rate_limited_until = run.deferred_until
+        if edge is not None:
+            state.budget_window_start, state.budget_used = edge.budget.window_start, edge.budget.used
+        s.flush()
+        from collectors.health import raise_ops_alerts
+
+        run.ops_alert = raise_ops_alerts(s, settings, source, at)
     return run
 
 
@@ -96,15 +130,19 @@ def store_page(
     """Store one page, its analysis, cases, alerts and the cursor — in the caller's transaction."""
     run.fetched += len(page.mentions)
     run.skipped.extend(page.skipped)
-    fresh = _deduplicate(s, source.name, page.mentions)
-    run.duplicates += len(page.mentions) - len(fresh)
+    live = [it for it in page.mentions if not it.deleted]
+    _purge_deleted(s, source.name, [it for it in page.mentions if it.deleted], run, now)
+    fresh = _deduplicate(s, source.name, live)
+    run.duplicates += len(live) - len(fresh)
+    _apply_edits(s, settings, source.name, [it for it in live if it.edited and it not in fresh], run, now)
     results = analyse_batch([m.text for m in fresh], settings.analysis_settings())
     authors = _authors(s, fresh)
+    replies: list[tuple[Mention, Incoming]] = []
     for item, result in zip(fresh, results, strict=True):
         text = normalise(item.text)
         brand = source.brand or matcher.match(text)
         author = authors.get((item.platform, _author_key(item))) if _author_key(item) else None
-        own = matcher.is_own(brand, item.platform, item.author_handle)
+        own = item.is_own or matcher.is_own(brand, item.platform, item.author_handle)
         m = Mention(
             source=source.name,
             platform=item.platform,
@@ -135,6 +173,11 @@ def store_page(
         s.add(m)
         s.flush()
         run.stored += 1
+        if own:
+            replies.append((m, item))
+        else:
+            _route(s, settings, m, item, run, now)
+    for m, item in replies:  # after the page's other posts, so a reply finds the post it answers
         _route(s, settings, m, item, run, now)
     state = s.get(SourceState, source.name) or SourceState(source=source.name)
     state.cursor, state.updated_at = page.cursor, now
@@ -144,14 +187,11 @@ def store_page(
 def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: SourceRun, now: datetime) -> None:
     """Open, join or answer a case for a stored mention."""
     if m.is_own:
-        if item.in_reply_to:
-            replied = s.scalars(
-                select(Mention).where(Mention.platform == m.platform, Mention.external_id == item.in_reply_to)
-            ).first()
-            if replied is not None and replied.case_id is not None:
-                case = s.get(cases.Case, replied.case_id)
-                if case is not None:
-                    cases.record_brand_reply(s, case, m, now)
+        replied = _answered(s, m, item)
+        if replied is not None:
+            case = s.get(cases.Case, replied.case_id)
+            if case is not None:
+                cases.record_brand_reply(s, case, m, now)
         return
     if m.is_complaint:
         run.complaints += 1
@@ -164,6 +204,85 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
     elif m.is_complaint:
         cases.open_case(s, m, settings, now)
         run.cases_opened += 1
+
+
+def _answered(s: Session, m: Mention, item: Incoming) -> Mention | None:
+    """The customer post (with a case) a brand post replies to: its parent, else its thread's root."""
+    for ext in (item.in_reply_to, item.conversation_id):
+        if not ext or ext == item.external_id:
+            continue
+        replied = s.scalars(
+            select(Mention).where(
+                Mention.platform == m.platform,
+                Mention.external_id == ext,
+                Mention.case_id.is_not(None),
+                Mention.is_own.is_(False),
+            )
+        ).first()
+        if replied is not None:
+            return replied
+    return None
+
+
+def _existing(s: Session, source: str, ids: list[str]) -> dict[str, Mention]:
+    if not ids:
+        return {}
+    rows = s.scalars(select(Mention).where(Mention.source == source, Mention.external_id.in_(ids))).all()
+    return {m.external_id: m for m in rows}
+
+
+def _purge_deleted(s: Session, source: str, items: list[Incoming], run: SourceRun, now: datetime) -> None:
+    """The platform says these posts are gone: mark them and purge their text and payload."""
+    for m in _existing(s, source, [it.external_id for it in items]).values():
+        if m.deleted_at is not None:
+            continue
+        m.deleted_at, m.text, m.raw = now, "", {"deleted": True}
+        run.deleted += 1
+        if m.case_id is not None:
+            s.add(
+                CaseEvent(
+                    case_id=m.case_id,
+                    at=now,
+                    actor="gripewatch",
+                    kind="mention_deleted",
+                    detail={"mention_id": m.id, "url": m.url},
+                )
+            )
+
+
+def _apply_edits(
+    s: Session, settings: Settings, source: str, items: list[Incoming], run: SourceRun, now: datetime
+) -> None:
+    """Newer versions of stored posts: replace text and payload, re-score; a new complaint is routed."""
+    found = _existing(s, source, [it.external_id for it in items])
+    todo = [(found[it.external_id], it) for it in items if it.external_id in found]
+    todo = [(m, it) for m, it in todo if m.deleted_at is None and m.text != normalise(it.text)]
+    if not todo:
+        return
+    results = analyse_batch([it.text for _, it in todo], settings.analysis_settings())
+    for (m, it), result in zip(todo, results, strict=True):
+        was_complaint = m.is_complaint
+        m.text, m.raw, m.edited_at = normalise(it.text), it.raw, now
+        m.sentiment, m.complaint_probability, m.severity = (
+            result.sentiment,
+            result.complaint_probability,
+            result.severity,
+        )
+        m.is_complaint = result.is_complaint and not m.is_own and not m.is_repost
+        m.analysis = {
+            "topics": list(result.topics),
+            "escalation": list(result.escalation),
+            "reasons": list(result.reasons),
+        }
+        run.edited += 1
+        if m.case_id is not None:
+            s.add(
+                CaseEvent(
+                    case_id=m.case_id, at=now, actor="gripewatch", kind="mention_edited", detail={"mention_id": m.id}
+                )
+            )
+        elif m.is_complaint and not was_complaint:
+            _route(s, settings, m, it, run, now)
 
 
 def _deduplicate(s: Session, source: str, items: list[Incoming]) -> list[Incoming]:
