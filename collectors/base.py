@@ -238,6 +238,7 @@ class NetworkOptions(Options):
     max_wait_seconds: float = Field(120.0, ge=0)  # longest sleep until a 429 reset; longer: stop, resume later
     timeout_seconds: float = Field(30.0, gt=0)
     page_size: int = Field(100, ge=1, le=1000)
+    first_run_hours: float = Field(24.0, gt=0)  # how far back the very first run looks (backfill goes further)
     user_agent: str = f"gripewatch/{gripewatch.__version__} (+https://github.com/gripewatch/gripewatch)"
 
 

@@ -9,10 +9,10 @@ one malformed post is skipped without losing its page.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from atproto import Client
+from atproto import Client, models
 from atproto_client import exceptions as at
 from pydantic import Field, SecretStr
 
@@ -47,6 +47,8 @@ class BlueskyCollector:
         return {"mark": since.timestamp(), "at_mark": []}
 
     def collect(self, cursor: dict[str, Any]) -> Iterator[Page]:
+        if not cursor:
+            cursor = self.backfill_cursor(self.edge.now() - timedelta(hours=self.opts.first_run_hours))
         client = Client(base_url=self.opts.base_url or API)
         self.edge.call(
             "createSession",
@@ -100,7 +102,8 @@ class BlueskyCollector:
 
 
 def _search(client: Client, params: dict[str, Any]) -> dict[str, Any]:
-    response = client.invoke_query("app.bsky.feed.searchPosts", params=params)
+    # the typed params model, but the raw JSON answer: one malformed post must not fail its page
+    response = client.invoke_query("app.bsky.feed.searchPosts", params=models.AppBskyFeedSearchPosts.Params(**params))
     if not isinstance(response.content, dict):
         raise SourceError("searchPosts: response is not a JSON object")
     return response.content

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
@@ -42,6 +42,8 @@ class HackerNewsCollector:
         return {"mark": int(since.timestamp()) - 1, "at_mark": []}
 
     def collect(self, cursor: dict[str, Any]) -> Iterator[Page]:
+        if not cursor:
+            cursor = self.backfill_cursor(self.edge.now() - timedelta(hours=self.opts.first_run_hours))
         base = (self.opts.base_url or API).rstrip("/") + "/"
         headers = {"User-Agent": self.opts.user_agent}
         with httpx.Client(base_url=base, timeout=self.opts.timeout_seconds, headers=headers) as http:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mastodon import Mastodon
@@ -58,6 +58,8 @@ class MastodonCollector:
         return {key: {"min_id": start} for key in self._streams()}
 
     def collect(self, cursor: dict[str, Any]) -> Iterator[Page]:
+        if not cursor:
+            cursor = self.backfill_cursor(self.edge.now() - timedelta(hours=self.opts.first_run_hours))
         base = self.opts.base_url or (
             self.opts.instance if "://" in self.opts.instance else f"https://{self.opts.instance}"
         )
@@ -86,8 +88,8 @@ class MastodonCollector:
                         skipped.append(f"status {st.get('id', '?') if hasattr(st, 'get') else '?'}: {e}")
                 state[key] = {"min_id": str(newest)}
                 yield Page(mentions, {k: dict(v) for k, v in state.items()}, skipped)
-                if min_id is None or len(statuses) < self.opts.page_size:
-                    break  # first run: start at the newest page; short page: caught up
+                if min_id is None:
+                    break  # no starting point: the newest page only
 
     def _streams(self) -> dict[str, Any]:
         streams: dict[str, Any] = {}

@@ -11,11 +11,12 @@ Removed or deleted items are passed on as deletions.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import praw
 import prawcore
+import requests
 from pydantic import Field, SecretStr
 
 from collectors.base import (
@@ -66,6 +67,8 @@ class RedditCollector:
         return {"search": {"mark": since.timestamp(), "at_mark": []}}
 
     def collect(self, cursor: dict[str, Any]) -> Iterator[Page]:
+        if not cursor and self.opts.search:
+            cursor = self.backfill_cursor(self.edge.now() - timedelta(hours=self.opts.first_run_hours))
         reddit = self._reddit()
         state = dict(cursor)
         if self.opts.subreddits:
@@ -85,19 +88,20 @@ class RedditCollector:
         kw: dict[str, Any] = {}
         if self.opts.base_url:
             kw = {"oauth_url": self.opts.base_url.rstrip("/"), "reddit_url": self.opts.base_url.rstrip("/")}
+        session = requests.Session()  # every HTTP request charges the edge's budget
+        adapter = EdgeAdapter(self.edge)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
         reddit = praw.Reddit(
             client_id=self.opts.client_id,
             client_secret=self.opts.client_secret.get_secret_value(),
             user_agent=self.opts.user_agent,
             check_for_updates=False,
             timeout=int(self.opts.timeout_seconds),
+            requestor_kwargs={"session": session},
             **kw,
         )
         reddit.read_only = True
-        session = reddit._core._requestor._http  # prawcore's requests.Session
-        adapter = EdgeAdapter(self.edge)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
         return reddit
 
     def _stream(self, kind: str, stream: Callable[..., Iterator[Any]], after: str | None) -> Iterator[Page]:

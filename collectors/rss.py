@@ -63,11 +63,11 @@ class RssCollector:
         since = parse_time(cursor["since"]) if cursor.get("since") else None
         mentions, skipped, listed = [], [], {}
         for i, entry in enumerate(feed.entries):
-            eid = entry.get("id") or entry.get("link")
+            eid = dict.get(entry, "id") or dict.get(entry, "link")
             if not eid:
                 skipped.append(f"entry {i + 1}: no id or link")
                 continue
-            version = entry.get("updated") or entry.get("published") or ""
+            version = dict.get(entry, "updated") or dict.get(entry, "published") or ""
             listed[eid] = version
             if eid in seen and seen[eid] == version:
                 continue
@@ -86,25 +86,25 @@ class RssCollector:
         yield Page(mentions, {k: v for k, v in new.items() if v}, skipped)
 
     def _mention(self, entry: Any, eid: str, edited: bool) -> Mention:
-        title = entry.get("title") or ""
-        summary = entry.get("summary") or ""
+        title = dict.get(entry, "title") or ""
+        summary = dict.get(entry, "summary") or ""
         text = "\n".join(p for p in (title.strip(), _plain(summary)) if p)
         if not text:
             raise ValueError("no title or summary")
-        when = entry.get("published") or entry.get("updated")
+        when = dict.get(entry, "published") or dict.get(entry, "updated")
         if not when:
             raise ValueError("no published or updated date")
-        author = entry.get("author")
+        author = dict.get(entry, "author")
         return Mention(
             platform=self.opts.platform,
             external_id=eid,
             text=text,
             created_at=parse_time(when),
-            url=entry.get("link"),
+            url=dict.get(entry, "link"),
             author_key=author.lower() if author else None,
             author_handle=author,
             author_name=author,
-            lang=(entry.get("language") or None),
+            lang=(dict.get(entry, "language") or None),
             raw=_jsonable(dict(entry)),
             edited=edited,
         )

@@ -78,6 +78,8 @@ class XCollector:
         return {"since": max(since, floor).isoformat()}
 
     def collect(self, cursor: dict[str, Any]) -> Iterator[Page]:
+        if not cursor:
+            cursor = self.backfill_cursor(self.edge.now() - timedelta(hours=self.opts.first_run_hours))
         client = tweepy.Client(bearer_token=self.opts.bearer_token.get_secret_value(), return_type=dict)
         # tweepy's host is fixed: the adapter charges the budget and applies the base URL override
         client.session.mount("https://", EdgeAdapter(self.edge, "https://api.twitter.com", self.opts.base_url))

@@ -133,13 +133,18 @@ class FakeSlack:
                 file_id = f"F{next(self._ts)}"
                 self.uploads[file_id] = {"filename": args.get("filename"), "length": args.get("length")}
                 port = self.server.server_address[1]
-                return 200, {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{port}/upload/{file_id}"}, {}
+                return (
+                    200,
+                    {"ok": True, "file_id": file_id, "upload_url": f"http://127.0.0.1:{port}/upload/{file_id}"},
+                    {},
+                )
             if method == "files.completeUploadExternal":
                 files = args.get("files")
                 files = json.loads(files) if isinstance(files, str) else files or []
                 for f in files:
                     self.uploads.setdefault(f["id"], {}).update(
-                        title=f.get("title"), channel=args.get("channel_id"), comment=args.get("initial_comment"))
+                        title=f.get("title"), channel=args.get("channel_id"), comment=args.get("initial_comment")
+                    )
                 return 200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}, {}
             if method == "conversations.info":
                 ch = self.channels.get(args.get("channel", ""))
