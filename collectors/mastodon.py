@@ -46,6 +46,7 @@ class MastodonOptions(NetworkOptions):
 
 class MastodonCollector:
     Options = MastodonOptions
+    backfill_order = "oldest_first"
 
     def __init__(self, source: SourceConfig, brands: Any = ()) -> None:
         self.source = source

@@ -330,6 +330,11 @@ def config_check(config_path: str | None, verbose: int) -> None:
     click.echo(f"  slack: {s.slack.mode} → alerts {s.slack.channels.alerts}")
 
 
+from collectors.cli import backfill_cmd, sources_cmd  # noqa: E402
+
+cli.add_command(sources_cmd), cli.add_command(backfill_cmd)
+
+
 def main() -> None:
     cli(prog_name="gripewatch")
 

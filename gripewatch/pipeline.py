@@ -59,6 +59,7 @@ def run_source(
     collector=None,  # type: ignore[no-untyped-def]
     now: Callable[[], datetime] = utcnow,
     on_page: Callable[[SourceRun], None] | None = None,
+    state_key: str | None = None,
 ) -> SourceRun:
     """Collect and store every new page of ``source``; record its health either way.
 
@@ -66,13 +67,15 @@ def run_source(
     request budget running out) stops the run cleanly: pages already stored
     stay, the source resumes after the reset, and it is not a failure. Any
     other error is a failure; a failing or silent source raises one ops alert.
+    ``state_key`` keeps the cursor and health under another name (a backfill).
     """
+    key = state_key or source.name
     run = SourceRun(source.name)
     collector = collector or build_collector(source, settings)
     matcher = BrandMatcher(settings.brands)
     edge = getattr(collector, "edge", None)
     with db.sessions() as s:
-        state = s.get(SourceState, source.name)
+        state = s.get(SourceState, key)
         cursor = dict(state.cursor) if state else {}
         limited = state.rate_limited_until if state else None
         if edge is not None:
@@ -86,7 +89,7 @@ def run_source(
     try:
         for page in collector.collect(cursor):
             with db.sessions() as s, s.begin():
-                store_page(s, settings, source, page, matcher, run, now())
+                store_page(s, settings, source, page, matcher, run, now(), key)
             for reason in page.skipped:
                 log.warning("%s: skipped %s", source.name, reason)
             if on_page:
@@ -100,7 +103,7 @@ def run_source(
         log.exception("%s: collector crashed", source.name)
         run.error = f"unexpected {e.__class__.__name__}: {str(e)[:300]}"
     with db.sessions() as s, s.begin():
-        state = s.get(SourceState, source.name) or SourceState(source=source.name, cursor={})
+        state = s.get(SourceState, key) or SourceState(source=key, cursor={})
         s.add(state)
         at = now()
         if run.error:
@@ -114,7 +117,8 @@ def run_source(
         s.flush()
         from collectors.health import raise_ops_alerts
 
-        run.ops_alert = raise_ops_alerts(s, settings, source, at)
+        if key == source.name:
+            run.ops_alert = raise_ops_alerts(s, settings, source, at)
     return run
 
 
@@ -126,6 +130,7 @@ def store_page(
     matcher: BrandMatcher,
     run: SourceRun,
     now: datetime,
+    state_key: str | None = None,
 ) -> None:
     """Store one page, its analysis, cases, alerts and the cursor — in the caller's transaction."""
     run.fetched += len(page.mentions)
@@ -179,7 +184,8 @@ def store_page(
             _route(s, settings, m, item, run, now)
     for m, item in replies:  # after the page's other posts, so a reply finds the post it answers
         _route(s, settings, m, item, run, now)
-    state = s.get(SourceState, source.name) or SourceState(source=source.name)
+    key = state_key or source.name
+    state = s.get(SourceState, key) or SourceState(source=key)
     state.cursor, state.updated_at = page.cursor, now
     s.add(state)
 
