@@ -58,8 +58,11 @@ def sources_cmd(as_json: bool, config_path: str | None, verbose: int) -> None:
     settings = setup(config_path, verbose)
     db = open_db(settings)
     now = utcnow()
-    with db.sessions() as s:
-        rows = source_health(s, settings, now)
+    try:
+        with db.sessions() as s:
+            rows = source_health(s, settings, now)
+    finally:
+        db.dispose()
     if as_json:
         for h in rows:
             d = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in vars(h).items() if k != "at"}
@@ -100,8 +103,7 @@ def backfill_cmd(name: str, since: str, restart: bool, config_path: str | None, 
 
     Example: gripewatch backfill --source reddit-acme --since 7d
     """
-    from gripewatch import leases
-    from gripewatch.pipeline import build_collector, run_source
+    from gripewatch.pipeline import build_collector
 
     settings = setup(config_path, verbose)
     source = next((s for s in settings.sources if s.name == name), None)
@@ -113,6 +115,16 @@ def backfill_cmd(name: str, since: str, restart: bool, config_path: str | None, 
     if not hasattr(collector, "backfill_cursor"):
         raise CliError(f"source {name!r} ({source.type}) cannot backfill: it reads everything on every run")
     db = open_db(settings)
+    try:
+        _backfill(db, settings, source, collector, name, start, now, restart)
+    finally:
+        db.dispose()
+
+
+def _backfill(db, settings, source, collector, name, start, now, restart) -> None:  # type: ignore[no-untyped-def]
+    from gripewatch import leases
+    from gripewatch.pipeline import run_source
+
     key = f"{name}#backfill"[:64]
     with db.sessions() as s, s.begin():
         state = s.get(SourceState, key)

@@ -330,9 +330,10 @@ def config_check(config_path: str | None, verbose: int) -> None:
     click.echo(f"  slack: {s.slack.mode} → alerts {s.slack.channels.alerts}")
 
 
-from collectors.cli import backfill_cmd, sources_cmd  # noqa: E402
+if __name__ != "__main__":  # (under `python -m`, the block at the end imports this module properly)
+    from collectors.cli import backfill_cmd, sources_cmd
 
-cli.add_command(sources_cmd), cli.add_command(backfill_cmd)
+    cli.add_command(sources_cmd), cli.add_command(backfill_cmd)
 
 
 def main() -> None:
@@ -340,4 +341,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from gripewatch.cli import main as _main  # the importable module, with every command registered
+
+    _main()
