@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from atproto import Client, models
-from atproto_client import exceptions as at
 from pydantic import Field, SecretStr
 
 from collectors.base import Edge, Mention, NetworkOptions, Page, TransientError, http_error, newest_first, parse_time
@@ -47,6 +45,8 @@ class BlueskyCollector:
         return {"mark": since.timestamp(), "at_mark": []}
 
     def collect(self, cursor: dict[str, Any]) -> Iterator[Page]:
+        from atproto import Client  # heavy: imported only when a Bluesky source runs
+
         if not cursor:
             cursor = self.backfill_cursor(self.edge.now() - timedelta(hours=self.opts.first_run_hours))
         client = Client(base_url=self.opts.base_url or API)
@@ -101,7 +101,9 @@ class BlueskyCollector:
         )
 
 
-def _search(client: Client, params: dict[str, Any]) -> dict[str, Any]:
+def _search(client: Any, params: dict[str, Any]) -> dict[str, Any]:
+    from atproto import models
+
     # the typed params model, but the raw JSON answer: one malformed post must not fail its page
     response = client.invoke_query("app.bsky.feed.searchPosts", params=models.AppBskyFeedSearchPosts.Params(**params))
     if not isinstance(response.content, dict):
@@ -110,6 +112,8 @@ def _search(client: Client, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _classify(e: Exception) -> SourceError | None:
+    from atproto_client import exceptions as at
+
     if isinstance(e, at.RequestErrorBase):
         r = e.response
         if r is None:
