@@ -349,6 +349,7 @@ def _register_commands() -> None:
     """Add the commands that live beside their feature (they import this module's helpers)."""
     from alerts.cli import register as register_alerts
     from analysis.cli_model import model
+    from collectors.cli import backfill_cmd, sources_cmd
     from dashboards.cli import register as register_dashboards
     from gripewatch.cli_ops import serve_cmd, status_cmd
 
@@ -357,6 +358,8 @@ def _register_commands() -> None:
     register_dashboards(cli)  # digest, dashboard, spikes
     cli.add_command(serve_cmd)
     cli.add_command(status_cmd)
+    cli.add_command(sources_cmd)
+    cli.add_command(backfill_cmd)
 
 
 def main() -> None:

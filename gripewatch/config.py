@@ -283,6 +283,16 @@ class LoggingConfig(Strict):
     format: Literal["text", "json"] = "text"
 
 
+class HealthConfig(Strict):
+    """When a source's health raises an operations alert (``gripewatch sources`` shows it)."""
+
+    alert_after_failures: int = Field(1, ge=1)  # failed runs in a row (after retries) that make an incident
+    silence_factor: float = Field(6.0, gt=1)  # silent: no mention for this many times the usual gap …
+    min_silence_hours: float = Field(6.0, gt=0)  # … and at least this long
+    baseline_days: int = Field(7, ge=1)  # the usual rate is measured over this many days
+    min_baseline_mentions: int = Field(20, ge=1)  # fewer mentions in the baseline: no silence alerts
+
+
 class Settings(Strict):
     database: DatabaseConfig = DatabaseConfig()
     brands: tuple[BrandConfig, ...] = ()
@@ -299,6 +309,7 @@ class Settings(Strict):
     retention: RetentionConfig = RetentionConfig()
     metrics: MetricsConfig = MetricsConfig()
     logging: LoggingConfig = LoggingConfig()
+    health: HealthConfig = HealthConfig()
     config_path: Path | None = None
 
     def analysis_settings(self) -> AnalysisSettings:

@@ -83,6 +83,7 @@ class Mention(Base):
         UniqueConstraint("source", "external_id", name="uq_mention_source_external"),
         Index("ix_mentions_created_at", "created_at"),
         Index("ix_mentions_complaint_created", "is_complaint", "created_at"),
+        Index("ix_mentions_source_created_at", "source", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -109,7 +110,8 @@ class Mention(Base):
     analysis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # topics, escalation, reasons, noise
     fingerprint: Mapped[str | None] = mapped_column(String(32), index=True)  # near-duplicate key
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
-    deleted_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]  # deleted upstream: text and raw payload purged
+    edited_at: Mapped[datetime | None]  # when a newer version replaced text and raw
 
     author: Mapped[Author | None] = relationship()
 
@@ -198,6 +200,9 @@ class SourceState(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_error_at: Mapped[datetime | None]
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    rate_limited_until: Mapped[datetime | None]  # a 429 (or the budget) said: not before this
+    budget_window_start: Mapped[datetime | None]  # the request budget's current 15-minute window
+    budget_used: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Lease(Base):

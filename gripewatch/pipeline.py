@@ -12,20 +12,21 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from alerts import cases
-from analysis import analyse_batch
+from analysis import Analysis, analyse_batch
 from collectors import REGISTRY, Page
 from collectors.base import Mention as Incoming
 from collectors.base import provenance
 from gripewatch.brands import BrandMatcher
 from gripewatch.config import Settings, SourceConfig
 from gripewatch.db import Database
-from gripewatch.errors import SourceError
-from gripewatch.models import Author, Mention, SourceState, utcnow
+from gripewatch.errors import RateLimited, SourceError
+from gripewatch.models import Author, CaseEvent, Mention, SourceState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,10 @@ class SourceRun:
     cases_updated: int = 0
     skipped: list[str] = field(default_factory=list)
     error: str | None = None
+    edited: int = 0
+    deleted: int = 0
+    deferred_until: datetime | None = None  # rate limited: the source resumes after this
+    ops_alert: str | None = None
 
 
 def build_collector(source: SourceConfig, settings: Settings):  # type: ignore[no-untyped-def]
@@ -54,32 +59,66 @@ def run_source(
     collector=None,  # type: ignore[no-untyped-def]
     now: Callable[[], datetime] = utcnow,
     on_page: Callable[[SourceRun], None] | None = None,
+    state_key: str | None = None,
 ) -> SourceRun:
-    """Collect and store every new page of ``source``; record its health either way."""
+    """Collect and store every new page of ``source``; record its health either way.
+
+    A source still inside a rate-limit window is not called. A 429 (or the
+    request budget running out) stops the run cleanly: pages already stored
+    stay, the source resumes after the reset, and it is not a failure. Any
+    other error is a failure; a failing or silent source raises one ops alert.
+    ``state_key`` keeps the cursor and health under another name (a backfill).
+    """
+    key = state_key or source.name
     run = SourceRun(source.name)
     collector = collector or build_collector(source, settings)
     matcher = BrandMatcher(settings.brands)
+    edge = getattr(collector, "edge", None)
     with db.sessions() as s:
-        state = s.get(SourceState, source.name)
+        state = s.get(SourceState, key)
         cursor = dict(state.cursor) if state else {}
+        limited = state.rate_limited_until if state else None
+        if edge is not None:
+            edge.now = now
+            if state is not None:
+                edge.budget.window_start, edge.budget.used = state.budget_window_start, state.budget_used or 0
+    if limited is not None and limited > now():
+        log.warning("%s: rate limited until %s; not called this run", source.name, limited.isoformat())
+        run.deferred_until = limited
+        return run
     try:
         for page in collector.collect(cursor):
             with db.sessions() as s, s.begin():
-                store_page(s, settings, source, page, matcher, run, now())
+                store_page(s, settings, source, page, matcher, run, now(), key)
             for reason in page.skipped:
                 log.warning("%s: skipped %s", source.name, reason)
             if on_page:
                 on_page(run)
+    except RateLimited as e:
+        run.deferred_until = e.reset_at
+        log.warning("%s: %s", source.name, e)
     except SourceError as e:
         run.error = str(e)
+    except Exception as e:  # a library surprise in one source is that source's failure, recorded like any other
+        log.exception("%s: collector crashed", source.name)
+        run.error = f"unexpected {e.__class__.__name__}: {str(e)[:300]}"
     with db.sessions() as s, s.begin():
-        state = s.get(SourceState, source.name) or SourceState(source=source.name, cursor={})
+        state = s.get(SourceState, key) or SourceState(source=key, cursor={})
         s.add(state)
+        at = now()
         if run.error:
-            state.last_error, state.last_error_at = run.error[:1000], now()
+            state.last_error, state.last_error_at = run.error[:1000], at
             state.consecutive_failures = (state.consecutive_failures or 0) + 1
         else:
-            state.last_success_at, state.consecutive_failures = now(), 0
+            state.last_success_at, state.consecutive_failures = at, 0
+        state.rate_limited_until = run.deferred_until
+        if edge is not None:
+            state.budget_window_start, state.budget_used = edge.budget.window_start, edge.budget.used
+        s.flush()
+        from collectors.health import raise_ops_alerts
+
+        if key == source.name:
+            run.ops_alert = raise_ops_alerts(s, settings, source, at)
     return run
 
 
@@ -91,20 +130,25 @@ def store_page(
     matcher: BrandMatcher,
     run: SourceRun,
     now: datetime,
+    state_key: str | None = None,
 ) -> None:
     """Store one page, its analysis, cases, alerts and the cursor — in the caller's transaction."""
     run.fetched += len(page.mentions)
     run.skipped.extend(page.skipped)
-    fresh = _deduplicate(s, source.name, page.mentions)
-    run.duplicates += len(page.mentions) - len(fresh)
+    live = [it for it in page.mentions if not it.deleted]
+    _purge_deleted(s, source.name, [it for it in page.mentions if it.deleted], run, now)
+    fresh = _deduplicate(s, source.name, live)
+    run.duplicates += len(live) - len(fresh)
+    _apply_edits(s, settings, source.name, [it for it in live if it.edited and it not in fresh], run, now)
     authors = _authors(s, fresh)
     texts = [storable(it.text) for it in fresh]
     brands = [source.brand or matcher.match(t) for t in texts]
-    owns = [matcher.is_own(b, it.platform, it.author_handle) for b, it in zip(brands, fresh, strict=True)]
+    owns = [it.is_own or matcher.is_own(b, it.platform, it.author_handle) for b, it in zip(brands, fresh, strict=True)]
     who = [authors.get((it.platform, k)) if (k := _author_key(it)) else None for it in fresh]
     priors = _prior_contacts(s, who, brands)
     results = analyse_batch(texts, settings.analysis_settings(), prior_contacts=priors, own_post=owns)
     seen = _recent_fingerprints(s, results, fresh)
+    replies: list[tuple[Mention, Incoming]] = []
     for item, text, brand, own, author, result in zip(fresh, texts, brands, owns, who, results, strict=True):
         duplicate_of = seen.get((brand, result.fingerprint)) if _long_enough(text) else None
         m = Mention(
@@ -129,23 +173,21 @@ def store_page(
             is_complaint=result.is_complaint and not own and not item.is_repost,
             severity=result.severity,
             fingerprint=result.fingerprint or None,
-            analysis={
-                "topics": list(result.topics),
-                "escalation": list(result.escalation),
-                "reasons": list(result.reasons),
-                "third_parties": list(result.third_parties),
-                "competitors": list(result.competitors),
-                "noise": result.noise,
-                "duplicate_of": duplicate_of,
-            },
+            analysis=analysis_detail(result, duplicate_of),
         )
         s.add(m)
         s.flush()
         if m.fingerprint and _long_enough(text):
             seen.setdefault((brand, m.fingerprint), m.id)
         run.stored += 1
+        if own:
+            replies.append((m, item))
+        else:
+            _route(s, settings, m, item, run, now)
+    for m, item in replies:  # after the page's other posts, so a reply finds the post it answers
         _route(s, settings, m, item, run, now)
-    state = s.get(SourceState, source.name) or SourceState(source=source.name)
+    key = state_key or source.name
+    state = s.get(SourceState, key) or SourceState(source=key)
     state.cursor, state.updated_at = page.cursor, now
     s.add(state)
 
@@ -153,14 +195,11 @@ def store_page(
 def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: SourceRun, now: datetime) -> None:
     """Open, join, reopen or answer a case for a stored mention (one case per customer problem)."""
     if m.is_own:
-        if item.in_reply_to:
-            replied = s.scalars(
-                select(Mention).where(Mention.platform == m.platform, Mention.external_id == item.in_reply_to)
-            ).first()
-            if replied is not None and replied.case_id is not None:
-                case = s.get(cases.Case, replied.case_id)
-                if case is not None:
-                    cases.record_brand_reply(s, case, m, now, settings)
+        replied = _answered(s, m, item)
+        if replied is not None:
+            case = s.get(cases.Case, replied.case_id)
+            if case is not None:
+                cases.record_brand_reply(s, case, m, now, settings)
         return
     if m.is_complaint:
         run.complaints += 1
@@ -183,6 +222,19 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
 #: (short posts like "acme down?" are written independently by many real customers).
 DUPLICATE_MIN_WORDS = 6
 DUPLICATE_WINDOW = timedelta(hours=48)
+
+
+def analysis_detail(result: Analysis, duplicate_of: int | None = None) -> dict[str, Any]:
+    """What a mention keeps of its analysis beyond the scored columns (shown to staff, used by the digest)."""
+    return {
+        "topics": list(result.topics),
+        "escalation": list(result.escalation),
+        "reasons": list(result.reasons),
+        "third_parties": list(result.third_parties),
+        "competitors": list(result.competitors),
+        "noise": result.noise,
+        "duplicate_of": duplicate_of,
+    }
 
 
 def storable(text: str) -> str:
@@ -223,6 +275,81 @@ def _recent_fingerprints(s: Session, results: list, items: list[Incoming]) -> di
     for brand, fp, mid in rows:
         found.setdefault((brand, fp), mid)
     return found
+
+
+def _answered(s: Session, m: Mention, item: Incoming) -> Mention | None:
+    """The customer post (with a case) a brand post replies to: its parent, else its thread's root."""
+    for ext in (item.in_reply_to, item.conversation_id):
+        if not ext or ext == item.external_id:
+            continue
+        replied = s.scalars(
+            select(Mention).where(
+                Mention.platform == m.platform,
+                Mention.external_id == ext,
+                Mention.case_id.is_not(None),
+                Mention.is_own.is_(False),
+            )
+        ).first()
+        if replied is not None:
+            return replied
+    return None
+
+
+def _existing(s: Session, source: str, ids: list[str]) -> dict[str, Mention]:
+    if not ids:
+        return {}
+    rows = s.scalars(select(Mention).where(Mention.source == source, Mention.external_id.in_(ids))).all()
+    return {m.external_id: m for m in rows}
+
+
+def _purge_deleted(s: Session, source: str, items: list[Incoming], run: SourceRun, now: datetime) -> None:
+    """The platform says these posts are gone: mark them and purge their text and payload."""
+    for m in _existing(s, source, [it.external_id for it in items]).values():
+        if m.deleted_at is not None:
+            continue
+        m.deleted_at, m.text, m.raw = now, "", {"deleted": True}
+        run.deleted += 1
+        if m.case_id is not None:
+            s.add(
+                CaseEvent(
+                    case_id=m.case_id,
+                    at=now,
+                    actor="gripewatch",
+                    kind="mention_deleted",
+                    detail={"mention_id": m.id, "url": m.url},
+                )
+            )
+
+
+def _apply_edits(
+    s: Session, settings: Settings, source: str, items: list[Incoming], run: SourceRun, now: datetime
+) -> None:
+    """Newer versions of stored posts: replace text and payload, re-score; a new complaint is routed."""
+    found = _existing(s, source, [it.external_id for it in items])
+    todo = [(found[it.external_id], it) for it in items if it.external_id in found]
+    todo = [(m, it) for m, it in todo if m.deleted_at is None and m.text != storable(it.text)]
+    if not todo:
+        return
+    results = analyse_batch([it.text for _, it in todo], settings.analysis_settings())
+    for (m, it), result in zip(todo, results, strict=True):
+        was_complaint = m.is_complaint
+        m.text, m.raw, m.edited_at = storable(it.text), it.raw, now
+        m.sentiment, m.complaint_probability, m.severity = (
+            result.sentiment,
+            result.complaint_probability,
+            result.severity,
+        )
+        m.is_complaint = result.is_complaint and not m.is_own and not m.is_repost
+        m.analysis, m.fingerprint = analysis_detail(result, (m.analysis or {}).get("duplicate_of")), result.fingerprint
+        run.edited += 1
+        if m.case_id is not None:
+            s.add(
+                CaseEvent(
+                    case_id=m.case_id, at=now, actor="gripewatch", kind="mention_edited", detail={"mention_id": m.id}
+                )
+            )
+        elif m.is_complaint and not was_complaint:
+            _route(s, settings, m, it, run, now)
 
 
 def _deduplicate(s: Session, source: str, items: list[Incoming]) -> list[Incoming]:

@@ -1,14 +1,14 @@
 """job runs: one row per run of a leased job
 
-Revision ID: 0006
-Revises: 0001
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0007"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """digest and dashboard: spike alert memory; indexes for the digest and the case queue
 
-Revision ID: 0007
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0005"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

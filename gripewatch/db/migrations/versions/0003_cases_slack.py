@@ -1,13 +1,13 @@
 """cases worked from Slack: priority parts, SLA clocks, acknowledgement and closing times
 
-Revision ID: 0005
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
