@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from analysis import model as model_mod
 from analysis.dataset import Row, file_sha256, load_rows
-from analysis.features import DENSE_NAMES, dense, mask, sparse_keys
+from analysis.features import DENSE_NAMES, extract
 from analysis.metrics import best_threshold, report
 from analysis.sentiment import polarity
 
@@ -52,10 +52,10 @@ def featurise(rows: Sequence[Row]) -> Featurised:
     """Compute sparse keys, dense cues and VADER compound for ``rows``."""
     texts = [r.text for r in rows]
     vaders = polarity(texts)
-    masked = [mask(t) for t in texts]
+    feats = [extract(t, v) for t, v in zip(texts, vaders, strict=True)]
     return Featurised(
-        keys=[frozenset(sparse_keys(m)) for m in masked],
-        dense=np.array([dense(t, m, v) for t, m, v in zip(texts, masked, vaders, strict=True)]),
+        keys=[frozenset(x.keys) for x in feats],
+        dense=np.array([x.dense for x in feats], dtype=np.float64).reshape(len(feats), len(DENSE_NAMES)),
         compound=np.array([v["compound"] for v in vaders]),
         y=np.array([r.label for r in rows], dtype=int),
         domains=[r.domain for r in rows],
@@ -231,7 +231,7 @@ def train(data_path: str | Path, include_feedback: str | Path | None = None, *,
         fb = hashlib.sha256(json.dumps([(r.text, r.label) for r in extra]).encode()).hexdigest()
     vader_t = best_threshold(f.y, -f.compound, -_VADER_THRESHOLDS[::-1])
     meta = {
-        "format": 1,
+        "format": 2,
         "model": "NB-weighted logistic regression, word 1-2-grams + dense cues, Platt-calibrated",
         "training_data": {"file": Path(data_path).name, "sha256": file_sha256(data_path), "rows": len(rows),
                           "feedback_rows": len(extra), "feedback_sha256": fb},
