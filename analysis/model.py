@@ -93,7 +93,7 @@ class ComplaintModel:
                 z[i] += sum(v for v in map(get, f.keys) if v is not None)
             return z, contribs
         for i, (f, drow, crow) in enumerate(zip(feats, dense.tolist(), dc.tolist(), strict=True)):
-            c = [(k, w[k]) for k in f.keys if k in w]
+            c = [kv for kv in zip(f.keys, map(get, f.keys)) if kv[1] is not None]
             z[i] += sum(v for _, v in c)
             c.extend((name, v) for name, r, v in zip(DENSE_NAMES, drow, crow, strict=True) if r)
             contribs.append(c)
