@@ -182,7 +182,8 @@ def extract(text: str, vader: dict[str, float]) -> Features:
     memo = _MEMO
     counts = [0] * len(CUES)
     toks = []
-    for t in _TOKEN.findall(text.lower().replace("\u2019", "'")):
+    low = text.lower()
+    for t in _TOKEN.findall(low.replace("\u2019", "'") if "\u2019" in low else low):
         e = memo.get(t) or _learn(t)
         toks.append(e[0])
         for c in e[1]:
@@ -194,7 +195,7 @@ def extract(text: str, vader: dict[str, float]) -> Features:
         if cs:
             for c in cs:
                 counts[c] += 1
-    caps = len(_CAPS.findall(text)) if text != text.lower() else 0
+    caps = len(_CAPS.findall(text)) if text != low else 0
     dense = [
         vader.get("compound", 0.0),
         vader.get("neg", 0.0),

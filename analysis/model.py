@@ -20,6 +20,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy as np
 from analysis.features import DENSE_NAMES, Features, extract
 
 ARTIFACT_DIR = Path(__file__).resolve().parent
+_FLOOR = 0.05  # contributions smaller than this are never reasons
 NPZ_NAME = "complaint_model.npz"
 JSON_NAME = "complaint_model.json"
 
@@ -79,7 +81,8 @@ class ComplaintModel:
                   ) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
         """Raw scores ``z`` of a batch and, if ``explain``, each text's feature contributions (name, value).
 
-        A dense cue that is absent (value 0) is not listed as a contribution.
+        Only contributions larger than 0.05 in size are listed (smaller ones are
+        never shown as reasons), and a dense cue that is absent (value 0) is not.
         """
         w = self.weights
         get = w.get
@@ -93,9 +96,11 @@ class ComplaintModel:
                 z[i] += sum(v for v in map(get, f.keys) if v is not None)
             return z, contribs
         for i, (f, drow, crow) in enumerate(zip(feats, dense.tolist(), dc.tolist(), strict=True)):
-            c = [kv for kv in zip(f.keys, map(get, f.keys)) if kv[1] is not None]
-            z[i] += sum(v for _, v in c)
-            c.extend((name, v) for name, r, v in zip(DENSE_NAMES, drow, crow, strict=True) if r)
+            vals = list(map(get, f.keys))
+            z[i] += sum(filter(None, vals))
+            c = [(k, v) for k, v in zip(f.keys, vals, strict=True) if v is not None and (v > _FLOOR or v < -_FLOOR)]
+            c.extend((name, v) for name, r, v in zip(DENSE_NAMES, drow, crow, strict=True)
+                     if r and (v > _FLOOR or v < -_FLOOR))
             contribs.append(c)
         return z, contribs
 
@@ -106,15 +111,15 @@ class ComplaintModel:
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """Complaint probability of one text and the contributions of its features (name, value), unordered."""
+    """Complaint probability of one text and its features' contributions (name, value) over 0.05 in size."""
 
     probability: float
     contributions: tuple[tuple[str, float], ...] | list[tuple[str, float]]
 
-    def strongest(self, sign: float, limit: int, floor: float = 0.05) -> list[tuple[str, float]]:
+    def strongest(self, sign: float, limit: int, floor: float = _FLOOR) -> list[tuple[str, float]]:
         """Up to ``limit`` contributions of the given ``sign`` above ``floor``, strongest first."""
         picked = [kv for kv in self.contributions if kv[1] * sign > floor]
-        picked.sort(key=lambda kv: -abs(kv[1]))
+        picked.sort(key=itemgetter(1), reverse=sign > 0)
         return picked[:limit]
 
 

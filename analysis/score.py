@@ -135,14 +135,14 @@ def analyse_batch(texts: Sequence[object], settings: AnalysisSettings | None = N
     by_rule: list[str]
     for i, (text, vader, sc) in enumerate(zip(clean, vaders, scored, strict=True)):
         low = text.lower()
-        kind = "own_post" if _nth(own_post, i, False) else noise.noise_kind(text, low)
+        kind = "own_post" if own_post and _nth(own_post, i, False) else noise.noise_kind(text, low)
         p = sc.probability
         if kind == "own_post":
             p = 0.0
         elif kind is not None:
             p = min(p, settings.noise_probability_cap)
         is_c = kind is None and p >= threshold
-        prior = int(_nth(prior_contacts, i, 0))
+        prior = int(_nth(prior_contacts, i, 0)) if prior_contacts else 0
         trig = rules.escalations(text, patterns, True, prior, settings.repeat_contact_min, low)
         by_rule = [t for t, _ in trig if t in settings.rule_complaints]
         calm = vader["compound"] < settings.rule_complaint_max_sentiment
