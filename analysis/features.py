@@ -204,7 +204,7 @@ def extract(text: str, vader: dict[str, float]) -> Features:
         1.0 if "http" in toks else 0.0,
         *[c / 3.0 if c < 3 else 1.0 for c in counts],
         min(caps, 3) / 3.0,
-        min(len(text), 280) / 280.0,
+        min(len(text), 140) / 140.0,  # saturates: long is not ever more of a complaint
     ]
     keys = dict.fromkeys(toks)
     keys.update(dict.fromkeys(bigrams))

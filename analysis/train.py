@@ -46,6 +46,8 @@ class Featurised:
     compound: np.ndarray
     y: np.ndarray
     domains: list[str]
+    rule_complaint: np.ndarray | None = None
+    noise: np.ndarray | None = None
 
 
 def featurise(rows: Sequence[Row]) -> Featurised:
@@ -59,7 +61,27 @@ def featurise(rows: Sequence[Row]) -> Featurised:
         compound=np.array([v["compound"] for v in vaders]),
         y=np.array([r.label for r in rows], dtype=int),
         domains=[r.domain for r in rows],
+        **_product_rules(texts, vaders),
     )
+
+
+def _product_rules(texts: Sequence[str], vaders: Sequence[dict[str, float]]) -> dict[str, np.ndarray]:
+    """Per text: noise (never a complaint) and complaint-by-rule, exactly as :func:`analysis.analyse_batch`
+    decides them with default settings. The rules are fixed in advance, nothing is fitted, so the CV of
+    model + rules is as honest as the model's."""
+    from analysis import noise, rules
+    from analysis.score import AnalysisSettings
+
+    s = AnalysisSettings()
+    pats = s.rule_patterns()
+    rule, noisy = [], []
+    for t, v in zip(texts, vaders, strict=True):
+        low = t.lower()
+        trig = rules.escalations(t, pats, True, 0, s.repeat_contact_min, low)
+        calm = v["compound"] < s.rule_complaint_max_sentiment
+        rule.append(calm and any(k in s.rule_complaints for k, _ in trig))
+        noisy.append(noise.noise_kind(t, low) is not None)
+    return {"rule_complaint": np.array(rule, bool), "noise": np.array(noisy, bool)}
 
 
 def _matrix(f: Featurised, idx: np.ndarray, vocab: dict[str, int]) -> sp.csr_matrix:
@@ -171,12 +193,16 @@ def cross_validate(f: Featurised, folds: int = 10, params: dict | None = None,
                          **({"domain": f.domains[te[0]]} if by_domain else {}),
                          "macro_f1": report(f.y[te], pred[te], prob[te])["macro_f1"]})
     done = ~np.isnan(prob)
-    return {
+    res = {
         "scheme": "leave-one-domain-out" if by_domain else f"stratified {folds}-fold",
         "model": report(f.y[done], pred[done], prob[done]),
         "vader_baseline": report(f.y[done], base_pred[done], -f.compound[done]),
         "folds": per_fold,
     }
+    if f.rule_complaint is not None and f.noise is not None:  # the decision analyse_batch ships
+        shipped = ~f.noise & (pred | f.rule_complaint)
+        res["model_with_rules"] = report(f.y[done], shipped[done], prob[done])
+    return res
 
 
 @dataclass
