@@ -79,7 +79,13 @@ def _words(text: str) -> list[str]:
 
 def near_duplicate_key(text: str) -> str:
     """16-hex-digit fingerprint of the words of ``text`` (see module docstring)."""
-    return hashlib.blake2b(" ".join(_words(text)).encode("utf-8"), digest_size=8).hexdigest()
+    s = _RT.sub(" ", text, count=1) if _RT.match(text) else text
+    if "@" in s:
+        s = _HANDLE.sub(" ", s)
+    if "//" in s or "www." in s.lower():
+        s = _URL.sub(" ", s)
+    # lower-casing the joined words equals joining the lower-cased words (same word boundaries)
+    return hashlib.blake2b(" ".join(_WORD.findall(s)).lower().encode("utf-8"), digest_size=8).hexdigest()
 
 
 def shingles(text: str, size: int = 3) -> frozenset[str]:
