@@ -19,7 +19,9 @@ def _table(result: dict) -> str:
     head = f"{'':16}{'precision':>10}{'recall':>8}{'F1':>8}{'macro-F1':>10}{'ROC AUC':>9}"
     head += "  confusion (tn fp fn tp)"
     lines.append(head)
-    for name in ("model", "vader_baseline"):
+    for name in ("model", "model_with_rules", "vader_baseline"):
+        if name not in result:
+            continue
         m = result[name]
         c = m["confusion"]
         lines.append(

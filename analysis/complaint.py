@@ -29,6 +29,4 @@ def reasons(scored: Scored, is_complaint: bool, limit: int = 4) -> list[str]:
     For a complaint, the features that raised the score (``'"still waiting" +0.81'``);
     otherwise those that lowered it.
     """
-    sign = 1.0 if is_complaint else -1.0
-    picked = [describe(k, v) for k, v in scored.contributions if v * sign > 0.05][:limit]
-    return picked
+    return [describe(k, v) for k, v in scored.strongest(1.0 if is_complaint else -1.0, limit)]

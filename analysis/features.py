@@ -1,104 +1,552 @@
 """Features of the complaint model, shared by training and inference.
 
-One function turns a normalised text into what the linear model sees:
+:func:`extract` turns a normalised text (and its VADER scores) into what the
+linear model sees, in one pass over the lower-cased text:
 
-* :func:`mask` lower-cases and replaces what does not generalise across brands
-  and platforms: @handles become ``@user``, links ``http``, numbers ``0``,
-  letters repeated three or more times are cut to two ("sooooo" -> "soo").
-* :func:`sparse_keys` gives the sparse feature names of a masked text: word
-  unigrams and bigrams (``w:still waiting``). Training builds a vocabulary
-  from them; at run time unknown keys are ignored.
-* :func:`dense` gives a small vector of cue features (VADER scores, negation,
-  "still"/"again", refund words, questions vs demands, second person, time
-  expressions, ...) named in :data:`DENSE_NAMES` so reasons can cite them.
+* **tokens**, masked so that nothing brand- or platform-specific becomes a
+  feature: @handles become ``@user``, links ``http``, digit runs ``0``, letters
+  repeated three or more times are cut to two ("sooooo" -> "soo"). The sparse
+  keys are the token unigrams and bigrams (``still waiting``); training builds
+  a vocabulary from them, at run time unknown keys are ignored.
+* **dense cues** named in :data:`DENSE_NAMES` so that reasons can cite them:
+  VADER scores, addressed to an account, link, and counts of brand-agnostic
+  complaint cue lexicons (:data:`CUES`: negation, "still/again", waiting,
+  money, problem events such as "deleted"/"crashed"/"lost", non-receipt and
+  no-response phrases, "can't/won't", questions vs demands, second person,
+  time expressions, ...). A cue word never seen in training still counts, which
+  is what carries the model to other brands and domains.
 
-Everything here is pure Python and cheap: the whole analysis must run at a
-quarter of raw VADER speed or better.
+Each distinct raw token is masked and looked up in the lexicons once per
+process (:data:`_MEMO`), so the per-text cost is a regex ``findall`` and a few
+dictionary look-ups: the whole analysis must run at a quarter of raw VADER
+speed or better.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b\S+\.(?:com|co\.uk|ly|me|io|net|org)/\S*", re.I)
-_HANDLE = re.compile(r"@\w+")
-_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_TOKEN = re.compile(r"(?:https?://|www\.)\S+|[@#]?[^\W_]+(?:'[^\W\d_]+)?|[!?]+|[^\s\w]")
+_DIGITS = re.compile(r"\d+")
 _REPEAT = re.compile(r"(\w)\1{2,}")
-_TOKEN = re.compile(r"[a-z0-9@#_]+(?:'[a-z]+)?|[!?]+|[^\sa-z0-9]")
+_CAPS = re.compile(r"[A-Z]{3,}")
 
-_CUES: dict[str, re.Pattern[str]] = {
-    "negation": re.compile(r"\b(?:not|no|never|nobody|nothing|none|cannot|\w+n't|cant|dont|wont|didnt)\b"),
-    "still_again": re.compile(r"\b(?:still|again|yet|anymore|any more|already)\b"),
-    "waiting": re.compile(r"\b(?:wait(?:ing|ed)?|hold|delay(?:ed)?|late|hours?|days?|weeks?|months?)\b"),
-    "money": re.compile(r"\b(?:refund\w*|charg\w+|money|paid|pay|bill\w*|fee|overcharg\w+|£|\$)"),
-    "broken": re.compile(
-        r"\b(?:broken?|fail\w*|error|crash\w*|down|issue|problem|fault\w*|bug\w*|"
-        r"not work\w*|doesn't work|won't|stopped)\b"
-    ),
-    "second_person": re.compile(r"\b(?:you|your|you're|yours|u|ur)\b"),
-    "first_person": re.compile(r"\b(?:i|my|me|i'm|i've|mine|we|our)\b"),
-    "question": re.compile(r"\?"),
-    "why_how": re.compile(r"\b(?:why|how come|what's going on|where is|where's)\b"),
-    "demand": re.compile(r"\b(?:sort (?:it|this) out|fix (?:it|this)|please (?:fix|help|sort)|need(?:s)? to|should)\b"),
-    "time": re.compile(r"\b(?:today|yesterday|tonight|this morning|last (?:week|night|month)|since|ago|now)\b"),
-    "extreme": re.compile(
-        r"\b(?:worst|terrible|awful|horrible|ridiculous|disgust\w*|joke|useless|unacceptable|"
-        r"appalling|shocking|pathetic|rubbish|crap)\b"
-    ),
-    "thanks": re.compile(r"\b(?:thanks?|thank you|thx|cheers|love|great|awesome|amazing)\b"),
-    "exclaim": re.compile(r"!"),
+# Cue lexicons over masked tokens: whole words, word prefixes ("refund" covers
+# "refunds", "refunded") and bigrams ("never arrived"). Brand-agnostic by design.
+CUES: dict[str, dict[str, tuple[str, ...]]] = {
+    "negation": {
+        "words": (
+            "not",
+            "no",
+            "never",
+            "nobody",
+            "nothing",
+            "none",
+            "cannot",
+            "cant",
+            "dont",
+            "wont",
+            "didnt",
+            "isnt",
+            "doesnt",
+            "havent",
+            "hasnt",
+            "aint",
+            "nope",
+            "neither",
+        ),
+        "suffix": ("n't",),
+    },
+    "still_again": {
+        "words": ("still", "again", "yet", "anymore", "already", "continually", "constantly"),
+        "bigrams": ("any more", "keeps on"),
+    },
+    "waiting": {
+        "words": (
+            "wait",
+            "waiting",
+            "waited",
+            "hold",
+            "delay",
+            "delayed",
+            "delays",
+            "late",
+            "hour",
+            "hours",
+            "day",
+            "days",
+            "week",
+            "weeks",
+            "month",
+            "months",
+            "queue",
+            "forever",
+            "ages",
+            "overdue",
+        ),
+    },
+    "money": {
+        "words": (
+            "money",
+            "paid",
+            "pay",
+            "paying",
+            "fee",
+            "fees",
+            "£",
+            "$",
+            "€",
+            "cost",
+            "price",
+            "account",
+            "card",
+            "debit",
+            "credit",
+            "invoice",
+            "compensation",
+            "voucher",
+        ),
+        "prefix": ("refund", "charg", "overcharg", "bill", "reimburs"),
+    },
+    "problem": {
+        "words": (
+            "deleted",
+            "lost",
+            "losing",
+            "loses",
+            "broke",
+            "broken",
+            "crashed",
+            "crashing",
+            "crashes",
+            "crash",
+            "missing",
+            "failed",
+            "failing",
+            "fails",
+            "failure",
+            "froze",
+            "frozen",
+            "freezing",
+            "freezes",
+            "stuck",
+            "cancelled",
+            "canceled",
+            "cancelling",
+            "overcharged",
+            "declined",
+            "rejected",
+            "damaged",
+            "leaking",
+            "leaked",
+            "leaks",
+            "disconnected",
+            "disconnecting",
+            "disconnects",
+            "locked",
+            "hacked",
+            "stolen",
+            "wiped",
+            "erased",
+            "corrupted",
+            "disappeared",
+            "vanished",
+            "lagging",
+            "laggy",
+            "dropped",
+            "dropping",
+            "ruined",
+            "expired",
+            "blocked",
+            "suspended",
+            "banned",
+            "refused",
+            "denied",
+            "ignored",
+            "ignoring",
+            "faulty",
+            "defective",
+            "dead",
+            "unusable",
+            "incorrect",
+            "wrong",
+            "mistake",
+            "outage",
+            "outages",
+            "error",
+            "errors",
+            "glitch",
+            "glitches",
+            "bug",
+            "bugs",
+            "buggy",
+            "issue",
+            "issues",
+            "problem",
+            "problems",
+            "fault",
+            "down",
+            "offline",
+            "slow",
+            "stopped",
+            "empty",
+            "cold",
+            "dirty",
+            "rude",
+            "unhelpful",
+            "mess",
+            "messed",
+            "spoiled",
+            "spoilt",
+            "smashed",
+            "cracked",
+            "torn",
+            "ripped",
+            "stale",
+            "undelivered",
+            "misplaced",
+            "unresolved",
+            "unanswered",
+            "overdue",
+            "late",
+            "lied",
+            "scam",
+            "scammed",
+        ),
+    },
+    "not_received": {
+        "bigrams": (
+            "never arrived",
+            "never received",
+            "never came",
+            "never got",
+            "never showed",
+            "not arrived",
+            "not received",
+            "hasn't arrived",
+            "havent received",
+            "haven't received",
+            "hasn't come",
+            "still not",
+            "didn't arrive",
+            "didn't receive",
+            "didn't get",
+            "not delivered",
+            "no sign",
+            "no response",
+            "no reply",
+            "no answer",
+            "no update",
+            "no one",
+            "no refund",
+            "no help",
+            "no signal",
+            "no service",
+            "no internet",
+            "no wifi",
+            "no power",
+            "no water",
+            "on hold",
+            "charged twice",
+            "double charged",
+            "been waiting",
+            "still waiting",
+            "waiting for",
+            "not working",
+            "not work",
+            "doesn't work",
+            "won't work",
+            "stopped working",
+            "isn't working",
+            "not loading",
+            "won't load",
+            "won't let",
+            "not happy",
+            "not good",
+            "not acceptable",
+            "not fixed",
+            "not resolved",
+            "not sorted",
+            "not helpful",
+            "not impressed",
+            "not responding",
+            "doesn't let",
+            "keeps crashing",
+            "keeps saying",
+            "keeps telling",
+            "at all",
+        ),
+    },
+    "inability": {
+        "words": (
+            "can't",
+            "cannot",
+            "cant",
+            "couldn't",
+            "couldnt",
+            "unable",
+            "won't",
+            "wont",
+            "impossible",
+            "wouldn't",
+            "refuses",
+            "refusing",
+        ),
+    },
+    "frustration": {
+        "words": (
+            "frustrated",
+            "frustrating",
+            "annoyed",
+            "annoying",
+            "disappointed",
+            "disappointing",
+            "angry",
+            "furious",
+            "livid",
+            "fuming",
+            "upset",
+            "sick",
+            "tired",
+            "unhappy",
+            "gutted",
+            "ugh",
+            "wtf",
+            "seriously",
+            "smh",
+            "fml",
+            "really",
+            "absolutely",
+            "every",
+            "always",
+        ),
+        "bigrams": ("fed up", "sick of", "tired of", "had enough", "not happy", "so annoying"),
+    },
+    "second_person": {"words": ("you", "your", "you're", "yours", "u", "ur", "you've", "you'll", "ya")},
+    "first_person": {"words": ("i", "my", "me", "i'm", "i've", "mine", "we", "our", "us", "i'd", "myself")},
+    "question": {},
+    "why_how": {
+        "words": ("why", "where's", "whats", "what's"),
+        "bigrams": ("how come", "where is", "going on", "how long", "how many", "when will", "when is"),
+    },
+    "demand": {
+        "words": ("should", "must", "asap", "immediately", "urgently", "urgent", "demand", "expect"),
+        "bigrams": (
+            "sort it",
+            "sort this",
+            "fix it",
+            "fix this",
+            "please fix",
+            "please help",
+            "please sort",
+            "need to",
+            "needs to",
+            "want my",
+            "give me",
+            "get back",
+            "sort out",
+        ),
+    },
+    "contact": {
+        "words": (
+            "help",
+            "support",
+            "helpline",
+            "complaint",
+            "complain",
+            "complained",
+            "reply",
+            "respond",
+            "response",
+            "contact",
+            "contacted",
+            "dm",
+            "dmd",
+            "dm'd",
+            "email",
+            "emailed",
+            "emails",
+            "call",
+            "called",
+            "calling",
+            "phoned",
+            "rang",
+            "chat",
+            "resolve",
+            "escalate",
+            "customer",
+            "service",
+            "staff",
+            "agent",
+            "manager",
+            "ticket",
+            "case",
+            "reference",
+            "told",
+        ),
+    },
+    "time": {
+        "words": ("today", "yesterday", "tonight", "since", "ago", "now", "morning", "weekend"),
+        "bigrams": ("this morning", "last week", "last night", "last month"),
+    },
+    "extreme": {
+        "words": (
+            "worst",
+            "terrible",
+            "awful",
+            "horrible",
+            "ridiculous",
+            "joke",
+            "useless",
+            "unacceptable",
+            "appalling",
+            "shocking",
+            "pathetic",
+            "rubbish",
+            "crap",
+            "poor",
+            "disgraceful",
+            "shameful",
+            "incompetent",
+            "nightmare",
+            "hate",
+            "shit",
+            "fuck",
+            "fucking",
+            "bs",
+        ),
+        "prefix": ("disgust",),
+    },
+    "thanks": {
+        "words": (
+            "thanks",
+            "thank",
+            "thx",
+            "cheers",
+            "love",
+            "great",
+            "awesome",
+            "amazing",
+            "loving",
+            "best",
+            "brilliant",
+            "excellent",
+            "perfect",
+            "congrats",
+            "congratulations",
+            "enjoy",
+            "happy",
+            "fantastic",
+            "lovely",
+            "appreciate",
+            "nice",
+            "cool",
+            "fun",
+            "proud",
+            "win",
+        )
+    },
+    "exclaim": {},
 }
+_CUE_INDEX = {name: i for i, name in enumerate(CUES)}
+_Q, _X = _CUE_INDEX["question"], _CUE_INDEX["exclaim"]
+_BIGRAM_CUES: dict[str, tuple[int, ...]] = {}
+for _name, _lex in CUES.items():
+    for _b in _lex.get("bigrams", ()):
+        _BIGRAM_CUES[_b] = (*_BIGRAM_CUES.get(_b, ()), _CUE_INDEX[_name])
 
-# one pass over the text: each cue counts the places where it is the first alternative to match
-_CUE_RE = re.compile("|".join(f"(?P<{k}>{p.pattern})" for k, p in _CUES.items()))
-
-#: Names of the dense features, in vector order.
+#: Names of the dense features, in vector order (``:`` keeps them apart from tokens).
 DENSE_NAMES: tuple[str, ...] = (
-    "vader_compound",
-    "vader_negative",
-    "vader_positive",
-    "starts_with_mention",
-    "has_link",
-    *(f"cue_{k}" for k in _CUES),
-    "shouting",
-    "length",
+    "vader:compound",
+    "vader:negative",
+    "vader:positive",
+    "text:starts_with_mention",
+    "text:has_link",
+    *(f"cue:{k}" for k in CUES),
+    "text:shouting",
+    "text:length",
 )
+N_DENSE = len(DENSE_NAMES)
+
+# raw lower-cased token -> (masked token, cue indices); learnt lazily, bounded
+_MEMO: dict[str, tuple[str, tuple[int, ...]]] = {}
+_MEMO_MAX = 200_000
 
 
-def mask(text: str) -> str:
-    """Lower-case ``text`` and mask handles, links, numbers and letter repeats."""
-    s = _URL.sub(" http ", text)
-    s = _HANDLE.sub("@user", s).lower()
-    s = _NUMBER.sub("0", s)
-    return _REPEAT.sub(r"\1\1", s)
+def _learn(tok: str) -> tuple[str, tuple[int, ...]]:
+    if tok.startswith(("http", "www.")):
+        m = "http"
+    elif tok.startswith("@") and len(tok) > 1:
+        m = "@user"
+    else:
+        m = _REPEAT.sub(r"\1\1", _DIGITS.sub("0", tok))
+    cues = []
+    for name, lex in CUES.items():
+        if (
+            m in lex.get("words", ())
+            or m.startswith(lex.get("prefix", ("\0",)))
+            or m.endswith(lex.get("suffix", ("\0",)))
+        ):
+            cues.append(_CUE_INDEX[name])
+    if "?" in m:
+        cues.append(_Q)
+    if "!" in m:
+        cues.append(_X)
+    entry = (m, tuple(cues))
+    if len(_MEMO) >= _MEMO_MAX:
+        _MEMO.clear()
+    _MEMO[tok] = entry
+    return entry
 
 
-def sparse_keys(masked: str) -> list[str]:
-    """Word unigram and bigram keys (``w:still``, ``w:still waiting``) of a masked text.
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What the model sees of one text: sparse keys (unigrams and bigrams, unique) and dense cues."""
 
-    Character n-grams were tried and dropped: no gain in cross-validation
-    (docs/model.md) at three times the cost.
-    """
-    toks = _TOKEN.findall(masked)
-    keys = ["w:" + t for t in toks]
-    keys += ["w:" + a + " " + b for a, b in zip(toks, toks[1:], strict=False)]
-    return keys
+    keys: tuple[str, ...]
+    dense: list[float]
 
 
-def dense(raw: str, masked: str, vader: dict[str, float]) -> list[float]:
-    """Dense cue features of one text, in :data:`DENSE_NAMES` order."""
-    letters = sum(map(str.isalpha, raw))
-    upper = sum(map(str.isupper, raw)) / letters if letters >= 8 else 0.0
-    counts = dict.fromkeys(_CUES, 0)
-    for m in _CUE_RE.finditer(masked):
-        counts[m.lastgroup] += 1  # type: ignore[index]
-    return [
+def tokens(text: str) -> list[str]:
+    """Masked tokens of a normalised text (see the module docstring)."""
+    memo = _MEMO
+    out = []
+    for t in _TOKEN.findall(text.lower().replace("\u2019", "'")):
+        e = memo.get(t)
+        out.append((e or _learn(t))[0])
+    return out
+
+
+def extract(text: str, vader: dict[str, float]) -> Features:
+    """Sparse keys and dense cue vector (in :data:`DENSE_NAMES` order) of one normalised text."""
+    memo = _MEMO
+    counts = [0] * len(CUES)
+    toks = []
+    low = text.lower()
+    for t in _TOKEN.findall(low.replace("\u2019", "'") if "\u2019" in low else low):
+        e = memo.get(t) or _learn(t)
+        toks.append(e[0])
+        for c in e[1]:
+            counts[c] += 1
+    bigrams = [a + " " + b for a, b in zip(toks, toks[1:], strict=False)]
+    bc = _BIGRAM_CUES
+    for b in bigrams:
+        cs = bc.get(b)
+        if cs:
+            for c in cs:
+                counts[c] += 1
+    caps = len(_CAPS.findall(text)) if text != low else 0
+    dense = [
         vader.get("compound", 0.0),
         vader.get("neg", 0.0),
         vader.get("pos", 0.0),
-        1.0 if raw.startswith("@") else 0.0,
-        1.0 if "http" in masked else 0.0,
-        *(min(c, 3) / 3.0 for c in counts.values()),
-        upper,
-        min(len(masked), 280) / 280.0,
+        1.0 if text.startswith("@") else 0.0,
+        1.0 if "http" in toks else 0.0,
+        *[c / 3.0 if c < 3 else 1.0 for c in counts],
+        min(caps, 3) / 3.0,
+        min(len(text), 140) / 140.0,  # saturates: long is not ever more of a complaint
     ]
+    keys = dict.fromkeys(toks)
+    keys.update(dict.fromkeys(bigrams))
+    return Features(tuple(keys), dense)

@@ -16,46 +16,51 @@ is used by :mod:`analysis.train` alone.
 
 from __future__ import annotations
 
-import heapq
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 
-from analysis.features import DENSE_NAMES, dense, mask, sparse_keys
+from analysis.features import DENSE_NAMES, Features, extract
 
 ARTIFACT_DIR = Path(__file__).resolve().parent
+_FLOOR = 0.05  # contributions smaller than this are never reasons
 NPZ_NAME = "complaint_model.npz"
 JSON_NAME = "complaint_model.json"
 
 #: Staff-readable names of the dense cues (shown in ``reasons``).
 CUE_LABELS = {
-    "vader_compound": "sentiment",
-    "vader_negative": "negative words",
-    "vader_positive": "positive words",
-    "starts_with_mention": "addressed to an account",
-    "has_link": "contains a link",
-    "cue_negation": "negation",
-    "cue_still_again": '"still"/"again"',
-    "cue_waiting": "waiting/delay words",
-    "cue_money": "money/refund words",
-    "cue_broken": "broken/not working",
-    "cue_second_person": "speaks to the brand (you/your)",
-    "cue_first_person": "first person",
-    "cue_question": "question",
-    "cue_why_how": '"why"/"where is"',
-    "cue_demand": "demand to fix",
-    "cue_time": "time expression",
-    "cue_extreme": "strong negative word",
-    "cue_thanks": "thanks/praise",
-    "cue_exclaim": "exclamation",
-    "shouting": "capitals",
-    "length": "text length",
+    "vader:compound": "sentiment",
+    "vader:negative": "negative words",
+    "vader:positive": "positive words",
+    "text:starts_with_mention": "addressed to an account",
+    "text:has_link": "contains a link",
+    "cue:negation": "negation",
+    "cue:still_again": '"still"/"again"',
+    "cue:waiting": "waiting/delay words",
+    "cue:money": "money/refund words",
+    "cue:problem": "problem words (lost, deleted, crashed...)",
+    "cue:not_received": "not received / no response / not working",
+    "cue:inability": "can't/won't",
+    "cue:frustration": "frustration words",
+    "cue:second_person": "speaks to the brand (you/your)",
+    "cue:first_person": "first person",
+    "cue:question": "question",
+    "cue:why_how": '"why"/"where is"',
+    "cue:demand": "demand to fix",
+    "cue:contact": "support/contact words",
+    "cue:time": "time expression",
+    "cue:extreme": "strong negative word",
+    "cue:thanks": "thanks/praise",
+    "cue:exclaim": "exclamation",
+    "text:shouting": "capitals",
+    "text:length": "text length",
 }
+assert set(CUE_LABELS) == set(DENSE_NAMES)
 
 
 @dataclass(frozen=True)
@@ -72,36 +77,54 @@ class ComplaintModel:
     threshold: float
     meta: dict = field(default_factory=dict)
 
-    def decision(self, keys: Sequence[str], dense_vec: Sequence[float]) -> tuple[float, list[tuple[str, float]]]:
-        """Raw score ``z`` and each feature's contribution (name, value) for one text."""
+    def decisions(
+        self, feats: Sequence[Features], explain: bool = False
+    ) -> tuple[np.ndarray, list[list[tuple[str, float]]]]:
+        """Raw scores ``z`` of a batch and, if ``explain``, each text's feature contributions (name, value).
+
+        Only contributions larger than 0.05 in size are listed (smaller ones are
+        never shown as reasons), and a dense cue that is absent (value 0) is not.
+        """
         w = self.weights
-        contrib: list[tuple[str, float]] = []
-        z = self.bias
-        for k in set(keys):
-            v = w.get(k)
-            if v is not None:
-                z += v
-                contrib.append((k, v))
-        raw = np.asarray(dense_vec, dtype=np.float64)
-        d = (raw - self.dense_mean) / self.dense_std * self.dense_coef
-        z += float(d.sum())
-        # a cue that is absent is not a reason ("negation -0.3" on a text without negation)
-        rows = zip(DENSE_NAMES, d.tolist(), raw.tolist(), strict=True)
-        contrib.extend((n, v) for n, v, r in rows if r != 0)
-        return z, contrib
+        get = w.get
+        n = len(feats)
+        dense = np.array([f.dense for f in feats], dtype=np.float64).reshape(n, len(DENSE_NAMES))
+        dc = (dense - self.dense_mean) * (self.dense_coef / self.dense_std)
+        z = dc.sum(axis=1) + self.bias
+        contribs: list[list[tuple[str, float]]] = []
+        if not explain:
+            for i, f in enumerate(feats):
+                z[i] += sum(v for v in map(get, f.keys) if v is not None)
+            return z, contribs
+        for i, (f, drow, crow) in enumerate(zip(feats, dense.tolist(), dc.tolist(), strict=True)):
+            vals = list(map(get, f.keys))
+            z[i] += sum(filter(None, vals))
+            c = [(k, v) for k, v in zip(f.keys, vals, strict=True) if v is not None and (v > _FLOOR or v < -_FLOOR)]
+            c.extend(
+                (name, v)
+                for name, r, v in zip(DENSE_NAMES, drow, crow, strict=True)
+                if r and (v > _FLOOR or v < -_FLOOR)
+            )
+            contribs.append(c)
+        return z, contribs
 
-    def calibrate(self, z: float) -> float:
-        """Platt-calibrated probability of a raw score."""
-        t = self.platt_a * z + self.platt_b
-        return 1.0 / (1.0 + math.exp(-t)) if t > -500 else 0.0
+    def calibrate(self, z: np.ndarray) -> np.ndarray:
+        """Platt-calibrated probabilities of raw scores."""
+        return 1.0 / (1.0 + np.exp(-np.clip(self.platt_a * z + self.platt_b, -500, 500)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Scored:
-    """Complaint probability of one text and the features behind it, strongest first."""
+    """Complaint probability of one text and its features' contributions (name, value) over 0.05 in size."""
 
     probability: float
-    contributions: tuple[tuple[str, float], ...]
+    contributions: tuple[tuple[str, float], ...] | list[tuple[str, float]]
+
+    def strongest(self, sign: float, limit: int, floor: float = _FLOOR) -> list[tuple[str, float]]:
+        """Up to ``limit`` contributions of the given ``sign`` above ``floor``, strongest first."""
+        picked = [kv for kv in self.contributions if kv[1] * sign > floor]
+        picked.sort(key=itemgetter(1), reverse=sign > 0)
+        return picked[:limit]
 
 
 def save(model_arrays: dict[str, np.ndarray], meta: dict, directory: Path = ARTIFACT_DIR) -> None:
@@ -145,26 +168,18 @@ def score_batch(
 ) -> list[Scored]:
     """Score normalised ``texts`` (with their VADER ``polarity_scores``) in one pass.
 
-    ``contributions`` is empty unless ``explain``; when set it holds the
-    features ordered by absolute contribution to the raw score.
+    ``contributions`` is empty unless ``explain``.
     """
     m = model or default_model()
-    out = []
-    for text, vader in zip(texts, vaders, strict=True):
-        masked = mask(text)
-        z, contrib = m.decision(sparse_keys(masked), dense(text, masked, vader))
-        p = m.calibrate(z)
-        if explain:
-            out.append(Scored(p, tuple(heapq.nlargest(8, contrib, key=lambda kv: abs(kv[1])))))
-        else:
-            out.append(Scored(p, ()))
-    return out
+    feats = [extract(t, v) for t, v in zip(texts, vaders, strict=True)]
+    z, contribs = m.decisions(feats, explain)
+    probs = m.calibrate(z).tolist()
+    if explain:
+        return [Scored(p, c) for p, c in zip(probs, contribs, strict=True)]
+    return [Scored(p, ()) for p in probs]
 
 
 def describe(name: str, value: float) -> str:
     """Staff-readable form of one contribution: ``'"still waiting" +0.81'``."""
-    if name.startswith("w:"):
-        label = f'"{name[2:]}"'
-    else:
-        label = CUE_LABELS.get(name, name)
+    label = CUE_LABELS.get(name) or f'"{name}"'
     return f"{label} {value:+.2f}"

@@ -16,17 +16,25 @@ from __future__ import annotations
 import hashlib
 import re
 
+from analysis.rules import Gated
+
 _RT = re.compile(r"^\s*RT\s+@\w+\s*:?", re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _HANDLE = re.compile(r"@\w+")
 _HASHTAG = re.compile(r"#\w+")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
-_SPAM = re.compile(
-    r"\b(?:follow (?:me|back)|follow4follow|f4f|click (?:here|the link)|free (?:followers|gift cards?|iphone)"
-    r"|giveaway|win an? (?:free|brand new)|dm (?:me )?for (?:promo|collab)|earn \$?\d+|work from home"
-    r"|crypto (?:signals|airdrop)|airdrop|promo code|limited offer|buy followers|check out my)\b",
-    re.IGNORECASE,
+# matched against the lower-cased text, behind a literal gate (see analysis.rules.Gated)
+_SPAM = Gated(
+    (
+        r"\b(?:follow (?:me|back)|follow4follow|f4f|click (?:here|the link)|free (?:followers|gift cards?|iphone)"
+        r"|giveaway|win an? (?:free|brand new)|dm (?:me )?for (?:promo|collab)|earn \$?\d+|work from home"
+        r"|crypto (?:signals|airdrop)|airdrop|promo code|limited offer|buy followers|check out my)\b",
+    )
 )
+
+
+def _may_link(text: str, lowered: str) -> bool:
+    return "//" in text or "www." in lowered
 
 
 def is_retweet(text: str) -> bool:
@@ -34,38 +42,55 @@ def is_retweet(text: str) -> bool:
     return bool(_RT.match(text))
 
 
-def is_link_only(text: str) -> bool:
+def is_link_only(text: str, lowered: str | None = None) -> bool:
     """True when, without links, handles and hashtags, fewer than three words remain."""
-    if not _URL.search(text):
+    low = text.lower() if lowered is None else lowered
+    if not _may_link(text, low) or not _URL.search(text):
         return False
     rest = _HASHTAG.sub(" ", _HANDLE.sub(" ", _URL.sub(" ", text)))
     return len(_WORD.findall(rest)) < 3
 
 
-def is_spam(text: str) -> bool:
+def is_spam(text: str, lowered: str | None = None) -> bool:
     """True for promotional spam: spam phrases, or five or more hashtags, or three or more links."""
-    return bool(_SPAM.search(text)) or len(_HASHTAG.findall(text)) >= 5 or len(_URL.findall(text)) >= 3
+    low = text.lower() if lowered is None else lowered
+    return (
+        _SPAM.search(low) is not None
+        or ("#" in text and len(_HASHTAG.findall(text)) >= 5)
+        or (_may_link(text, low) and len(_URL.findall(text)) >= 3)
+    )
 
 
-def noise_kind(text: str) -> str | None:
+def noise_kind(text: str, lowered: str | None = None) -> str | None:
     """``"retweet"``, ``"spam"``, ``"link_only"`` or ``None`` for an ordinary post."""
     if is_retweet(text):
         return "retweet"
-    if is_spam(text):
+    low = text.lower() if lowered is None else lowered
+    if is_spam(text, low):
         return "spam"
-    if is_link_only(text):
+    if is_link_only(text, low):
         return "link_only"
     return None
 
 
 def _words(text: str) -> list[str]:
-    s = _URL.sub(" ", _HANDLE.sub(" ", _RT.sub(" ", text)))
+    s = _RT.sub(" ", text, count=1) if _RT.match(text) else text
+    if "@" in s:
+        s = _HANDLE.sub(" ", s)
+    if "//" in s or "www." in s.lower():
+        s = _URL.sub(" ", s)
     return [w.lower() for w in _WORD.findall(s)]
 
 
 def near_duplicate_key(text: str) -> str:
     """16-hex-digit fingerprint of the words of ``text`` (see module docstring)."""
-    return hashlib.blake2b(" ".join(_words(text)).encode("utf-8"), digest_size=8).hexdigest()
+    s = _RT.sub(" ", text, count=1) if _RT.match(text) else text
+    if "@" in s:
+        s = _HANDLE.sub(" ", s)
+    if "//" in s or "www." in s.lower():
+        s = _URL.sub(" ", s)
+    # lower-casing the joined words equals joining the lower-cased words (same word boundaries)
+    return hashlib.blake2b(" ".join(_WORD.findall(s)).lower().encode("utf-8"), digest_size=8).hexdigest()
 
 
 def shingles(text: str, size: int = 3) -> frozenset[str]:

@@ -89,10 +89,131 @@ TRIGGER_REASONS = {
 SEVERITIES = ("low", "medium", "high", "critical")
 
 
+_MAX_ALTS = 64
+_MAX_GATE = 12
+
+
+def _alternatives(items: object) -> set[str] | None:
+    """Every string parsed regex ``items`` can match, if it is made of literals, branches and ``?`` only."""
+    outs = {""}
+    for op, av in items:  # type: ignore[attr-defined]
+        name = op.name
+        if name == "LITERAL":
+            outs = {o + chr(av) for o in outs}
+            continue
+        if name == "AT":  # zero-width
+            continue
+        if name == "BRANCH":
+            subs = [_alternatives(b) for b in av[1]]
+            if any(x is None for x in subs):
+                return None
+            alts: set[str] = set().union(*subs)  # type: ignore[arg-type]
+        elif name == "SUBPATTERN" and not av[1] & re.IGNORECASE:
+            alts = _alternatives(av[-1])  # type: ignore[assignment]
+        elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[0] in (0, 1) and av[1] == 1:
+            alts = _alternatives(av[2])  # type: ignore[assignment]
+            if alts is not None and av[0] == 0:
+                alts = alts | {""}
+        else:
+            return None
+        if alts is None or len(outs) * len(alts) > _MAX_ALTS:
+            return None
+        outs = {o + a for o in outs for a in alts}
+    return outs
+
+
+def _required(items: object) -> frozenset[str] | None:
+    """Literal strings at least one of which occurs in every match of parsed regex ``items``; ``None``: unknown."""
+    candidates: list[frozenset[str]] = []
+    run = {""}
+
+    def flush() -> None:
+        nonlocal run
+        if "" not in run:
+            candidates.append(frozenset(run))
+        run = {""}
+
+    for item in items:  # type: ignore[attr-defined]
+        op, av = item
+        name = op.name
+        alts = _alternatives([item])
+        if alts is not None:
+            if len(run) * len(alts) > _MAX_ALTS:
+                flush()
+            run = {r + a for r in run for a in alts}
+            continue
+        flush()
+        need: frozenset[str] | None = None
+        if name == "SUBPATTERN":
+            if av[1] & re.IGNORECASE:
+                return None
+            need = _required(av[-1])
+        elif name == "ATOMIC_GROUP":
+            need = _required(av)
+        elif name == "BRANCH":
+            subs = [_required(b) for b in av[1]]
+            need = None if any(x is None for x in subs) else frozenset().union(*subs)  # type: ignore[arg-type]
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] >= 1:
+            need = _required(av[2])
+        if need:
+            candidates.append(need)
+    flush()
+    # the cheapest useful candidate: fewest literals of three or more characters
+    cands = [_minimal(c) for c in candidates]
+    return min(cands, key=lambda c: (min(map(len, c)) < 3, len(c), -min(map(len, c)))) if cands else None
+
+
+def _minimal(lits: frozenset[str] | set[str]) -> frozenset[str]:
+    """``lits`` without the literals that contain another one ("lawyers" goes when "lawyer" is there)."""
+    return frozenset(x for x in lits if not any(y != x and y in x for y in lits))
+
+
+def literal_gate(patterns: Sequence[str]) -> re.Pattern[str] | None:
+    """A cheap pre-test for the alternation of ``patterns``: a plain-literal regex that finds something in
+    every text the patterns match (``None`` when no useful one can be derived, e.g. with ``(?i)``).
+
+    Regexes that start with ``\\b`` defeat the ``re`` engine's first-character
+    scan and cost about 5x a literal search, and most texts match no trigger, so
+    escalation, topic and spam patterns search only texts that pass their gate.
+    """
+    try:
+        from re import _parser  # type: ignore[attr-defined]
+
+        lits: set[str] = set()
+        for p in patterns:
+            parsed = _parser.parse(p)
+            need = None if parsed.state.flags & re.IGNORECASE else _required(parsed)
+            if not need or min(map(len, need)) < 2:
+                return None
+            lits |= need
+    except Exception:  # noqa: BLE001 - any parser change: simply no gate
+        return None
+    lits = _minimal(lits)
+    if len(lits) > _MAX_GATE:  # a long alternation of literals costs as much as the patterns
+        return None
+    return re.compile("|".join(re.escape(x) for x in sorted(lits, key=lambda x: (-len(x), x))))
+
+
+class Gated:
+    """A compiled pattern searched only in texts that pass its :func:`literal_gate` (same results)."""
+
+    __slots__ = ("pattern", "gate")
+
+    def __init__(self, patterns: Sequence[str], flags: int = 0):
+        self.pattern = re.compile("|".join(f"(?:{p})" for p in patterns), flags)
+        self.gate = None if flags else literal_gate(patterns)
+
+    def search(self, text: str) -> re.Match[str] | None:
+        """``pattern.search(text)``, skipped when the gate finds nothing."""
+        if self.gate is not None and self.gate.search(text) is None:
+            return None
+        return self.pattern.search(text)
+
+
 @lru_cache(maxsize=64)
-def compile_any(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One alternation of ``patterns``, for lower-cased text (``None`` when empty)."""
-    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+def compile_any(patterns: tuple[str, ...]) -> Gated | None:
+    """One gated alternation of ``patterns``, for lower-cased text (``None`` when empty)."""
+    return Gated(patterns) if patterns else None
 
 
 class NameMatcher:
@@ -114,18 +235,23 @@ class NameMatcher:
                 (caps if a.isupper() else other).append(re.escape(key))
         self.caps = re.compile(r"\b(?:" + "|".join(caps) + r")\b") if caps else None
         self.other = re.compile(r"\b(?:" + "|".join(other) + r")\b") if other else None
+        # plain-literal pre-tests (fast first-character scan), see literal_gate
+        self.caps_gate = re.compile("|".join(caps)) if caps else None
+        self.other_gate = re.compile("|".join(other)) if other else None
 
     def search(self, text: str, lowered: str) -> re.Match[str] | None:
         """First match (case-sensitive capitals first), or ``None``."""
-        m = self.caps.search(text) if self.caps else None
-        return m or (self.other.search(lowered) if self.other else None)
+        m = self.caps.search(text) if self.caps and self.caps_gate.search(text) else None  # type: ignore[union-attr]
+        if m is None and self.other and self.other_gate.search(lowered):  # type: ignore[union-attr]
+            m = self.other.search(lowered)
+        return m
 
     def find(self, text: str, lowered: str) -> tuple[str, ...]:
         """Canonical names found, in the order of the mapping."""
         hits = set()
-        if self.caps:
+        if self.caps and self.caps_gate.search(text):  # type: ignore[union-attr]
             hits.update(self.canonical[m] for m in self.caps.findall(text))
-        if self.other:
+        if self.other and self.other_gate.search(lowered):  # type: ignore[union-attr]
             hits.update(self.canonical[m] for m in self.other.findall(lowered))
         return tuple(c for c in dict.fromkeys(self.canonical.values()) if c in hits)
 
@@ -138,7 +264,7 @@ def compile_names(names: tuple[tuple[str, tuple[str, ...]], ...]) -> NameMatcher
 
 def escalations(
     text: str,
-    rules: Sequence[tuple[str, re.Pattern[str] | NameMatcher | None]],
+    rules: Sequence[tuple[str, Gated | NameMatcher | None]],
     is_complaint: bool,
     prior_contacts: int = 0,
     repeat_contact_min: int = 1,

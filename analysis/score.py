@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from analysis import complaint, noise, rules, sentiment
 from analysis.text import normalise
-from analysis.topics import DEFAULT_THIRD_PARTIES, DEFAULT_TOPICS, mentioned, topics
+from analysis.topics import DEFAULT_THIRD_PARTIES, DEFAULT_TOPICS, compile_taxonomy, name_matcher, topics_of
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class AnalysisSettings:
                 data[key] = tuple(value)
         return cls(**data)
 
-    def rule_patterns(self) -> list[tuple[str, re.Pattern[str] | rules.NameMatcher | None]]:
+    def rule_patterns(self) -> list[tuple[str, rules.Gated | rules.NameMatcher | None]]:
         """Compiled escalation rules, ``[(trigger, pattern)]`` (cached per pattern list)."""
         churn = self.churn_patterns
         if self.competitors:
@@ -134,18 +134,21 @@ def analyse_batch(
     vaders = sentiment.polarity(clean)
     scored = complaint.score(clean, vaders, explain=settings.explain)
     patterns = settings.rule_patterns()
+    taxonomy = compile_taxonomy(settings.topics)
+    third = name_matcher(settings.third_parties)
+    rivals = name_matcher({c: (c,) for c in settings.competitors})
     out = []
     by_rule: list[str]
     for i, (text, vader, sc) in enumerate(zip(clean, vaders, scored, strict=True)):
-        kind = "own_post" if _nth(own_post, i, False) else noise.noise_kind(text)
+        low = text.lower()
+        kind = "own_post" if own_post and _nth(own_post, i, False) else noise.noise_kind(text, low)
         p = sc.probability
         if kind == "own_post":
             p = 0.0
         elif kind is not None:
             p = min(p, settings.noise_probability_cap)
         is_c = kind is None and p >= threshold
-        prior = int(_nth(prior_contacts, i, 0))
-        low = text.lower()
+        prior = int(_nth(prior_contacts, i, 0)) if prior_contacts else 0
         trig = rules.escalations(text, patterns, True, prior, settings.repeat_contact_min, low)
         by_rule = [t for t, _ in trig if t in settings.rule_complaints]
         calm = vader["compound"] < settings.rule_complaint_max_sentiment
@@ -170,11 +173,11 @@ def analyse_batch(
                 complaint_probability=round(p, 4),
                 is_complaint=is_c,
                 severity=sev,
-                topics=topics(low, settings.topics, is_c) if is_c or trig else (),
+                topics=topics_of(low, taxonomy, is_c) if is_c or trig else (),
                 escalation=tuple(t for t, _ in trig),
                 reasons=tuple(reasons),
-                third_parties=mentioned(text, settings.third_parties, low),
-                competitors=mentioned(text, {c: (c,) for c in settings.competitors}, low),
+                third_parties=third.find(text, low) if third else (),
+                competitors=rivals.find(text, low) if rivals else (),
                 noise=kind,
                 fingerprint=noise.near_duplicate_key(text),
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from analysis.rules import compile_any, compile_names
+from analysis.rules import Gated, NameMatcher, compile_any, compile_names
 
 DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
     "delivery": (
@@ -110,21 +110,33 @@ DEFAULT_THIRD_PARTIES: dict[str, tuple[str, ...]] = {
 }
 
 
-def topics(lowered: str, taxonomy: Mapping[str, tuple[str, ...]], is_complaint: bool) -> tuple[str, ...]:
-    """Topics of lower-cased text in taxonomy order; ``("other",)`` for a complaint that matches none."""
-    found = []
+def compile_taxonomy(taxonomy: Mapping[str, tuple[str, ...]]) -> list[tuple[str, Gated]]:
+    """``[(topic, compiled patterns)]`` of a taxonomy, to match many texts with :func:`topics_of`."""
+    out = []
     for name, patterns in taxonomy.items():
         pat = compile_any(tuple(patterns))
-        if pat is not None and pat.search(lowered):
-            found.append(name)
-    if not found and is_complaint:
-        return ("other",)
-    return tuple(found)
+        if pat is not None:
+            out.append((name, pat))
+    return out
+
+
+def topics_of(lowered: str, compiled: list[tuple[str, Gated]], is_complaint: bool) -> tuple[str, ...]:
+    """Topics of lower-cased text under a :func:`compile_taxonomy` result (see :func:`topics`)."""
+    found = tuple(name for name, pat in compiled if pat.search(lowered))
+    return found or (("other",) if is_complaint else ())
+
+
+def topics(lowered: str, taxonomy: Mapping[str, tuple[str, ...]], is_complaint: bool) -> tuple[str, ...]:
+    """Topics of lower-cased text in taxonomy order; ``("other",)`` for a complaint that matches none."""
+    return topics_of(lowered, compile_taxonomy(taxonomy), is_complaint)
+
+
+def name_matcher(names: Mapping[str, tuple[str, ...]]) -> NameMatcher | None:
+    """Cached matcher of canonical names and their aliases (``None`` when there are none)."""
+    return compile_names(tuple((k, tuple(v)) for k, v in names.items())) if names else None
 
 
 def mentioned(text: str, names: Mapping[str, tuple[str, ...]], lowered: str | None = None) -> tuple[str, ...]:
     """Canonical names whose aliases occur in ``text`` as whole words."""
-    if not names:
-        return ()
-    matcher = compile_names(tuple((k, tuple(v)) for k, v in names.items()))
-    return matcher.find(text, text.lower() if lowered is None else lowered)
+    matcher = name_matcher(names)
+    return matcher.find(text, text.lower() if lowered is None else lowered) if matcher else ()

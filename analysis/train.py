@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from analysis import model as model_mod
 from analysis.dataset import Row, file_sha256, load_rows
-from analysis.features import DENSE_NAMES, dense, mask, sparse_keys
+from analysis.features import DENSE_NAMES, extract
 from analysis.metrics import best_threshold, report
 from analysis.sentiment import polarity
 
@@ -46,20 +46,42 @@ class Featurised:
     compound: np.ndarray
     y: np.ndarray
     domains: list[str]
+    rule_complaint: np.ndarray | None = None
+    noise: np.ndarray | None = None
 
 
 def featurise(rows: Sequence[Row]) -> Featurised:
     """Compute sparse keys, dense cues and VADER compound for ``rows``."""
     texts = [r.text for r in rows]
     vaders = polarity(texts)
-    masked = [mask(t) for t in texts]
+    feats = [extract(t, v) for t, v in zip(texts, vaders, strict=True)]
     return Featurised(
-        keys=[frozenset(sparse_keys(m)) for m in masked],
-        dense=np.array([dense(t, m, v) for t, m, v in zip(texts, masked, vaders, strict=True)]),
+        keys=[frozenset(x.keys) for x in feats],
+        dense=np.array([x.dense for x in feats], dtype=np.float64).reshape(len(feats), len(DENSE_NAMES)),
         compound=np.array([v["compound"] for v in vaders]),
         y=np.array([r.label for r in rows], dtype=int),
         domains=[r.domain for r in rows],
+        **_product_rules(texts, vaders),
     )
+
+
+def _product_rules(texts: Sequence[str], vaders: Sequence[dict[str, float]]) -> dict[str, np.ndarray]:
+    """Per text: noise (never a complaint) and complaint-by-rule, exactly as :func:`analysis.analyse_batch`
+    decides them with default settings. The rules are fixed in advance, nothing is fitted, so the CV of
+    model + rules is as honest as the model's."""
+    from analysis import noise, rules
+    from analysis.score import AnalysisSettings
+
+    s = AnalysisSettings()
+    pats = s.rule_patterns()
+    rule, noisy = [], []
+    for t, v in zip(texts, vaders, strict=True):
+        low = t.lower()
+        trig = rules.escalations(t, pats, True, 0, s.repeat_contact_min, low)
+        calm = v["compound"] < s.rule_complaint_max_sentiment
+        rule.append(calm and any(k in s.rule_complaints for k, _ in trig))
+        noisy.append(noise.noise_kind(t, low) is not None)
+    return {"rule_complaint": np.array(rule, bool), "noise": np.array(noisy, bool)}
 
 
 def _matrix(f: Featurised, idx: np.ndarray, vocab: dict[str, int]) -> sp.csr_matrix:
@@ -178,12 +200,16 @@ def cross_validate(f: Featurised, folds: int = 10, params: dict | None = None, b
             }
         )
     done = ~np.isnan(prob)
-    return {
+    res = {
         "scheme": "leave-one-domain-out" if by_domain else f"stratified {folds}-fold",
         "model": report(f.y[done], pred[done], prob[done]),
         "vader_baseline": report(f.y[done], base_pred[done], -f.compound[done]),
         "folds": per_fold,
     }
+    if f.rule_complaint is not None and f.noise is not None:  # the decision analyse_batch ships
+        shipped = ~f.noise & (pred | f.rule_complaint)
+        res["model_with_rules"] = report(f.y[done], shipped[done], prob[done])
+    return res
 
 
 @dataclass
@@ -244,7 +270,7 @@ def train(
         fb = hashlib.sha256(json.dumps([(r.text, r.label) for r in extra]).encode()).hexdigest()
     vader_t = best_threshold(f.y, -f.compound, -_VADER_THRESHOLDS[::-1])
     meta = {
-        "format": 1,
+        "format": 2,
         "model": "NB-weighted logistic regression, word 1-2-grams + dense cues, Platt-calibrated",
         "training_data": {
             "file": Path(data_path).name,

@@ -151,3 +151,45 @@ def test_near_duplicates_share_a_key():
         "my order still hasn't arrived and nobody replies to me at all today",
     )
     assert not is_near_duplicate("my order still hasn't arrived", "love the new flavour")
+
+
+GATE_TEXTS = [
+    "the charger caught fire and burned my son's hand",
+    "went to a&e after an allergic reaction",
+    "i want to speak to a manager now",
+    "my lawyer will be in touch, see you in small claims",
+    "third time calling, still no reply",
+    "cancelling my subscription and switching to rivalnet",
+    "where is my parcel? not arrived yet",
+    "charged twice, no refund",
+    "app keeps crashing, error code 5",
+    "locked out of my account",
+    "this issue is down to you",
+    "i could sue for how good this is",
+    "cancel culture is everywhere",
+    "(?i) LAWYER in capitals is lower-cased before matching",
+    "",
+]
+
+
+def test_literal_gates_never_change_a_match():
+    from analysis import rules
+    from analysis.topics import DEFAULT_TOPICS
+
+    lists = [rules.MANAGER, rules.LEGAL, rules.SAFETY, rules.CHURN, rules.REPEAT, *DEFAULT_TOPICS.values()]
+    for patterns in lists:
+        gated = rules.compile_any(tuple(patterns))
+        for text in GATE_TEXTS:
+            low = text.lower()
+            plain = gated.pattern.search(low)
+            fast = gated.search(low)
+            assert (plain and plain.group(0)) == (fast and fast.group(0)), (patterns, text)
+
+
+def test_no_gate_when_one_cannot_be_derived():
+    from analysis import rules
+
+    assert rules.literal_gate([r"(?i)lawyer"]) is None  # case-insensitive: a literal test would miss
+    assert rules.literal_gate([r"\w+ ?x"]) is None  # no literal of 2+ characters
+    assert rules.literal_gate([r"\bsue\b"]).search("issue")  # a gate is a necessary condition only
+    assert rules.compile_any((r"\bsue\b",)).search("issue") is None
