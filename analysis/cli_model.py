@@ -46,9 +46,22 @@ def model() -> None:
 )
 @click.option(
     "--include-feedback",
+    is_flag=True,
+    help="Add the staff corrections stored in the database of --config (Not a complaint, missed complaints).",
+)
+@click.option(
+    "--feedback-file",
     type=click.Path(exists=True, dir_okay=False),
     default=None,
-    help="Staff corrections (CSV/JSONL with text,label) added to training.",
+    help="More corrections from a CSV/JSONL file with text,label.",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="GRIPEWATCH_CONFIG",
+    help="Config whose database holds the corrections [default: ./config.yaml].",
 )
 @click.option(
     "--out",
@@ -63,7 +76,9 @@ def model() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def train(
     data_path: str,
-    include_feedback: str | None,
+    include_feedback: bool,
+    feedback_file: str | None,
+    config_path: str | None,
     out_dir: str | None,
     folds: int,
     no_lodo: bool,
@@ -72,14 +87,25 @@ def train(
 ) -> None:
     """Cross-validate, train and (if not worse) replace the complaint model.
 
-    Example: gripewatch model train --data ../shared/data/complaints_train.csv
+    Example: gripewatch model train --data ../shared/data/complaints_train.csv --include-feedback
     """
     try:
         from analysis.train import train as run_train
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise click.ClickException(f"training needs the 'train' extra (scikit-learn): {exc}") from None
+    corrections = _stored_feedback(config_path) if include_feedback else None
+    if corrections is not None:
+        click.echo(f"{len(corrections)} staff corrections from the database added to training", err=True)
     try:
-        res = run_train(data_path, include_feedback, out_dir=out_dir, folds=folds, lodo=not no_lodo, force=force)
+        res = run_train(
+            data_path,
+            feedback_file,
+            feedback=corrections,
+            out_dir=out_dir,
+            folds=folds,
+            lodo=not no_lodo,
+            force=force,
+        )
     except (DataError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -102,6 +128,14 @@ def train(
         click.echo(res.message)
     if not res.replaced:
         raise SystemExit(1)
+
+
+def _stored_feedback(config_path: str | None) -> list[tuple[str, int]]:
+    """The corrections in the configured database (the CLI's config and error handling)."""
+    from gripewatch.cli import open_db, setup, translate_errors
+    from gripewatch.feedback import training_rows
+
+    return translate_errors(lambda: training_rows(open_db(setup(config_path))))()
 
 
 @model.command(name="eval")

@@ -291,6 +291,32 @@ def cases_show(case_id: int, as_json: bool, config_path: str | None, verbose: in
         print_case(console, detail)
 
 
+@cli.command("feedback")
+@click.argument("mention_id", type=int)
+@click.argument("label", type=click.Choice(["complaint", "not-complaint"]))
+@click.option("--as", "actor", default="cli", show_default=True, help="Who says so (a staff Slack id or name).")
+@config_option
+@translate_errors
+def feedback_cmd(mention_id: int, label: str, actor: str, config_path: str | None, verbose: int) -> None:
+    """Correct the complaint decision on one mention; the model learns from it at the next
+    `gripewatch model train --include-feedback`. A missed complaint also opens a case (or joins the
+    customer's open one), so it is answered.
+
+    Example: gripewatch feedback 4711 complaint --as U0AGENT01
+    """
+    from gripewatch.feedback import LABELS, record
+    from gripewatch.models import utcnow
+
+    settings = setup(config_path, verbose)
+    db = open_db(settings)
+    with db.session() as s:
+        click.echo(record(s, settings, mention_id, LABELS[label], actor, utcnow()))
+    from gripewatch.jobs import deliver, make_notifier
+    from gripewatch.leases import holder_id
+
+    deliver(db, settings, make_notifier(settings), holder_id(), wait=30)
+
+
 # ------------------------------------------------------------------ admin
 
 
