@@ -25,6 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.conftest import word  # noqa: E402
 from tests.fakes.slack import FakeSlack  # noqa: E402
 from tests.serve_helpers import Serve, append_records, query, serve_config, wait_until  # noqa: E402
 
@@ -48,7 +49,10 @@ def burst(round_no: int, n: int) -> list[dict[str, Any]]:
     return [
         {
             "id": f"b{round_no}-{i}",
-            "text": f"@AcmeHelp acme cloud has been down for hours, ticket {round_no}-{i}, nobody answers. Fix it!",
+            "text": (
+                f"@AcmeHelp acme cloud has been down for hours, ticket {word(round_no * 1000 + i)}, "
+                "nobody answers. Fix it!"  # a word of its own per post: they are not copies of one another
+            ),
             "author": f"burst{round_no}_{i}",
             "created_at": datetime.now(UTC).isoformat(),
         }
