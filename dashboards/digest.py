@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -55,6 +56,15 @@ class ComplaintRow:
     url: str | None = None
 
 
+#: First-response and resolution targets in minutes per priority (the defaults of ``cases.sla``).
+DEFAULT_SLA_TARGETS = {
+    "critical": (15.0, 240.0),
+    "high": (60.0, 480.0),
+    "normal": (240.0, 1440.0),
+    "low": (1440.0, 4320.0),
+}
+
+
 @dataclass(frozen=True)
 class CaseRow:
     id: int
@@ -97,6 +107,8 @@ class DigestInput:
     brands: tuple[str, ...]
     handles: tuple[str, ...] = ()  # the brands' own accounts (never masked)
     keywords: tuple[str, ...] = ()  # the brands' keywords (never a "problem")
+    #: SLA targets per priority, minutes: {priority: (first response, resolution)} (``cases.sla``)
+    sla_targets: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_SLA_TARGETS))
 
 
 # ------------------------------------------------------------------ output
@@ -159,8 +171,7 @@ class Sla:
     resolution_p90_h: float | None
     response_breaches: int
     resolution_breaches: int
-    target_response_min: int
-    target_resolution_h: int
+    targets: str  # the per-priority targets, for people ("critical 15 min / 4 h, …")
 
     @property
     def compliance(self) -> float | None:
@@ -249,7 +260,7 @@ def build_digest(data: DigestInput, cfg: DigestConfig) -> Digest:
         days=_days(p, cur, old, zone),
         problems=_problems(ours, ours_prev, data, cfg, mask),
         spikes=_spikes(data, cfg),
-        sla=_sla(data.cases, p, data.generated_at, cfg),
+        sla=_sla(data.cases, p, data.generated_at, data.sla_targets),
         backlog_open=0,
         backlog_unassigned=0,
         backlog_by_status={},
@@ -363,20 +374,26 @@ def _pct(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1]
 
 
-def _sla(cases: tuple[CaseRow, ...], p: Period, now: datetime, cfg: DigestConfig) -> Sla:
+def _sla(cases: tuple[CaseRow, ...], p: Period, now: datetime, targets: Mapping[str, tuple[float, float]]) -> Sla:
+    """SLA figures of the period, each case against its own priority's targets (``cases.sla``)."""
+
+    def target(c: CaseRow, which: int) -> timedelta:
+        minutes = (targets.get(c.priority) or targets.get("normal") or DEFAULT_SLA_TARGETS["normal"])[which]
+        return timedelta(minutes=minutes)
+
     opened = [c for c in cases if p.start <= c.start < p.end]
     frt = [max((c.first_response_at - c.start).total_seconds() / 60, 0.0) for c in opened if c.first_response_at]
-    target_r = timedelta(minutes=cfg.sla_first_response_minutes)
-    target_x = timedelta(hours=cfg.sla_resolution_hours)
     r_breach = sum(
         1
         for c in opened
-        if (c.first_response_at or min(now, p.end + target_r)) - c.start > target_r and c.status != "not_complaint"
+        if (c.first_response_at or min(now, p.end + target(c, 0))) - c.start > target(c, 0)
+        and c.status != "not_complaint"
     )
     resolved = [c for c in cases if c.resolved_at and p.start <= c.resolved_at < p.end]
     res = [(c.resolved_at - c.start).total_seconds() / 3600 for c in resolved if c.resolved_at]
-    x_breach = sum(1 for h in res if h > target_x.total_seconds() / 3600)
-    x_breach += sum(1 for c in cases if c.status in OPEN and now - c.start > target_x and c.start < p.end)
+    x_breach = sum(1 for c in resolved if c.resolved_at and c.resolved_at - c.start > target(c, 1))
+    x_breach += sum(1 for c in cases if c.status in OPEN and now - c.start > target(c, 1) and c.start < p.end)
+    shown = ", ".join(f"{k} {_span(fr)} / {_span(rs)}" for k, (fr, rs) in targets.items())
     return Sla(
         cases=len(opened),
         responded=len(frt),
@@ -387,9 +404,12 @@ def _sla(cases: tuple[CaseRow, ...], p: Period, now: datetime, cfg: DigestConfig
         resolution_p90_h=_pct(res, 0.9),
         response_breaches=r_breach,
         resolution_breaches=x_breach,
-        target_response_min=cfg.sla_first_response_minutes,
-        target_resolution_h=cfg.sla_resolution_hours,
+        targets=shown,
     )
+
+
+def _span(minutes: float) -> str:
+    return f"{minutes:g} min" if minutes < 120 else f"{minutes / 60:g} h"
 
 
 def _agents(cases: tuple[CaseRow, ...], events: tuple[EventRow, ...], p: Period) -> list[Agent]:
@@ -486,7 +506,7 @@ def _highlights(d: Digest) -> list[str]:
     if d.sla.compliance is not None:
         out.append(
             f"First-response SLA met for {d.sla.compliance:.0%} of new cases "
-            f"({d.sla.response_breaches} breaches of {d.sla.target_response_min} min)."
+            f"({d.sla.response_breaches} breaches; targets by priority: {d.sla.targets})."
         )
     if d.oldest_open:
         age = (d.generated_at - d.oldest_open.opened_at).days

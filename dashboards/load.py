@@ -91,7 +91,13 @@ def load_digest_input(db: Database, settings: Settings, period: Period, now: dat
         brands=tuple(b.name for b in settings.brands),
         handles=handles,
         keywords=keywords,
+        sla_targets=sla_targets(settings),
     )
+
+
+def sla_targets(settings: Settings) -> dict[str, tuple[float, float]]:
+    """``cases.sla`` as {priority: (first-response minutes, resolution minutes)}."""
+    return {p: (t.first_response_minutes, t.resolution_minutes) for p, t in settings.cases.sla.items()}
 
 
 def _complaints(s: Session, start: datetime, end: datetime) -> tuple[ComplaintRow, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from sqlalchemy import String, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from gripewatch.config import Settings
 from gripewatch.models import Author, Case, Mention
 
 OPEN = ("new", "acknowledged", "waiting", "escalated")
@@ -57,15 +59,28 @@ class QueueFilter:
         return urlencode(d)
 
 
-def sla_state(c: Any, now: datetime, target: timedelta) -> str:
+Targets = Mapping[str, timedelta]  # first-response target per priority (``cases.sla``)
+
+
+def first_response_targets(settings: Settings) -> dict[str, timedelta]:
+    return {p: timedelta(minutes=t.first_response_minutes) for p, t in settings.cases.sla.items()}
+
+
+def _target(targets: Targets, priority: str) -> timedelta:
+    return targets.get(priority) or targets.get("normal") or timedelta(hours=4)
+
+
+def sla_state(c: Any, now: datetime, targets: Targets) -> str:
+    """answered, or ok / due (after 75 % of its priority's first-response target) / breached."""
     if c.first_response_at is not None:
         return "answered"
+    target = _target(targets, c.priority)
     age = now - c.opened_at
     return "breached" if age > target else "due" if age > target * 0.75 else "ok"
 
 
 def query_queue(
-    s: Session, f: QueueFilter, user: str, now: datetime, target: timedelta, page_size: int
+    s: Session, f: QueueFilter, user: str, now: datetime, targets: Targets, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of cases matching ``f`` and the number of all matches."""
     conds = []
@@ -90,14 +105,19 @@ def query_queue(
         conds.append(Case.first_response_at.is_not(None))
     elif f.sla:
         unanswered = Case.first_response_at.is_(None)
-        due_from, breach_from = now - target * 0.75, now - target
-        conds.append(
-            and_(unanswered, Case.opened_at < breach_from)
-            if f.sla == "breached"
-            else and_(unanswered, Case.opened_at < due_from, Case.opened_at >= breach_from)
-            if f.sla == "due"
-            else and_(unanswered, or_(Case.opened_at >= due_from))
-        )
+
+        def state(target: timedelta) -> Any:
+            due_from, breach_from = now - target * 0.75, now - target
+            if f.sla == "breached":
+                return Case.opened_at < breach_from
+            if f.sla == "due":
+                return and_(Case.opened_at < due_from, Case.opened_at >= breach_from)
+            return Case.opened_at >= due_from
+
+        known = list(targets)
+        per_priority = [and_(Case.priority == p, state(t)) for p, t in targets.items()]
+        per_priority.append(and_(Case.priority.not_in(known), state(_target(targets, "normal"))))
+        conds.append(and_(unanswered, or_(*per_priority)))
     total = s.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
     order = (_RANK, Case.opened_at, Case.id) if f.status == "open" or f.status in OPEN else (Case.id.desc(),)
     q = (
@@ -123,7 +143,7 @@ def query_queue(
                 "opened_at": c.opened_at,
                 "mentions": c.mention_count,
                 "summary": c.summary,
-                "sla": sla_state(c, now, target) if c.status in OPEN else "closed",
+                "sla": sla_state(c, now, targets) if c.status in OPEN else "closed",
             }
         )
     return rows, total

@@ -24,7 +24,15 @@ from starlette.templating import Jinja2Templates
 
 from dashboards import auth
 from dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
-from dashboards.queue import PRIORITIES, SLA_STATES, STATUSES, QueueFilter, query_queue, sla_state
+from dashboards.queue import (
+    PRIORITIES,
+    SLA_STATES,
+    STATUSES,
+    QueueFilter,
+    first_response_targets,
+    query_queue,
+    sla_state,
+)
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, GripewatchError
@@ -49,7 +57,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     templates = Jinja2Templates(directory=str(_templates_dir()))
     staff_names = {m.slack_id: m.name for m in settings.staff}
     templates.env.globals.update(actions=ACTIONS, who=lambda uid: staff_names.get(uid, uid) if uid else uid)
-    target = timedelta(minutes=settings.digest.sla_first_response_minutes)
+    targets = first_response_targets(settings)  # the SLA state shown is the one Slack works to
 
     def user_of(request: Request) -> str | None:
         if cfg.auth == "header":
@@ -113,7 +121,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     async def queue(request: Request) -> Response:
         f = QueueFilter.from_query(request.query_params)
         with db.sessions() as s:
-            rows, total = query_queue(s, f, actor_id(cfg, request.state.user), now(), target, cfg.page_size)
+            rows, total = query_queue(s, f, actor_id(cfg, request.state.user), now(), targets, cfg.page_size)
         pages = max(1, -(-total // cfg.page_size))
         return page(
             request, "queue.html", f=f, rows=rows, total=total, pages=pages,
@@ -139,7 +147,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
             events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).all()
         return page(
             request, "case.html", c=c, author=author, mentions=mentions, events=events,
-            sla=sla_state(c, now(), target) if c.status in ("new", "acknowledged", "waiting", "escalated") else None,
+            sla=sla_state(c, now(), targets) if c.status in ("new", "acknowledged", "waiting", "escalated") else None,
             flash=request.query_params.get("done"), error=request.query_params.get("error"),
         )  # fmt: skip
 

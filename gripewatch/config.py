@@ -148,8 +148,6 @@ class DigestConfig(Strict):
     mask_authors: bool = True
     top_n: int = Field(5, ge=1, le=50)
     high_reach_followers: int = Field(10_000, ge=0)
-    sla_first_response_minutes: int = Field(60, ge=1)
-    sla_resolution_hours: int = Field(24, ge=1)
     competitors: tuple[str, ...] = ()  # brands (configured under brands:) that are competitors
     third_parties: tuple[str, ...] = ()  # names of partners/suppliers to count in complaints
     dashboard_url: str | None = None  # linked from the digest and from spike alerts
