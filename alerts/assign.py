@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from alerts.hours import on_shift
@@ -37,8 +37,16 @@ def choose_agent(
     return min(free, key=lambda m: (loads.get(m.slack_id, 0), last_given.get(m.slack_id, -1)))
 
 
+#: PostgreSQL advisory lock held by a transaction that counts loads to assign a case, so two processes
+#: (replicas, cron beside the daemon) never both give an agent their last free slot. SQLite already
+#: serialises writers: the transaction that assigns has written before it counts.
+ASSIGN_LOCK = 740023
+
+
 def loads(session: Session) -> dict[str, int]:
-    """Open cases per assignee."""
+    """Open cases per assignee (taking the assignment lock first on PostgreSQL, until the transaction ends)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ASSIGN_LOCK})
     rows = session.execute(
         select(Case.assignee, func.count(Case.id))
         .where(Case.assignee.is_not(None), Case.status.in_(OPEN_STATUSES))
