@@ -81,14 +81,7 @@ def open_db(settings: Settings):  # type: ignore[no-untyped-def]
     from gripewatch.db import open_database
 
     d = settings.database
-    db = open_database(
-        d.url,
-        d.pool_size,
-        d.max_overflow,
-        pool_timeout=d.pool_timeout_seconds,
-        pool_recycle=d.pool_recycle_seconds,
-        connect_timeout=d.connect_timeout_seconds,
-    )
+    db = open_database(d.url, **d.engine_options())
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.call_on_close(db.dispose)
@@ -336,7 +329,7 @@ def db_upgrade(config_path: str | None, verbose: int) -> None:
     from gripewatch.db import make_engine, safe_url, upgrade
 
     settings = setup(config_path, verbose)
-    engine = make_engine(settings.database.url)
+    engine = make_engine(settings.database.url, **settings.database.engine_options())
     try:
         before, after = upgrade(engine)
     finally:

@@ -1,52 +1,19 @@
 """``gripewatch serve`` and ``gripewatch status``: running unattended, and seeing how it goes.
 
-Registered by one line at the end of gripewatch/cli.py. This module imports
-gripewatch.cli only when a command runs (not at import time), so that
-``python -m gripewatch.cli`` (which loads cli.py twice) has no import cycle.
+Registered by ``gripewatch.cli`` once that module is complete (like every feature's commands).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import click
 from pydantic import BaseModel, SecretStr
 
-from gripewatch.config import ENV_CONFIG, Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def config_option(fn: F) -> F:
-    """``--config PATH`` and ``-v``, as every gripewatch command has them."""
-    fn = click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")(fn)
-    return click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        default=None,
-        envvar=ENV_CONFIG,
-        show_envvar=True,
-        help="Config file [default: ./config.yaml].",
-    )(fn)
-
-
-def translate_errors(fn: F) -> F:
-    """gripewatch.cli.translate_errors, looked up when the command runs."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from gripewatch.cli import translate_errors as translate
-
-        return translate(fn)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
+from gripewatch.cli import config_option, translate_errors
+from gripewatch.config import Settings, load_settings
 
 LOG_FORMAT = click.option(
     "--log-format",

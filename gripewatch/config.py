@@ -39,6 +39,16 @@ class DatabaseConfig(Strict):
     pool_recycle_seconds: int = Field(1800, ge=-1)
     connect_timeout_seconds: int = Field(10, ge=1)
 
+    def engine_options(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`gripewatch.db.make_engine` / ``open_database`` beside the URL."""
+        return {
+            "pool_size": self.pool_size,
+            "max_overflow": self.max_overflow,
+            "pool_timeout": self.pool_timeout_seconds,
+            "pool_recycle": self.pool_recycle_seconds,
+            "connect_timeout": self.connect_timeout_seconds,
+        }
+
 
 class BrandConfig(Strict):
     name: str = Field(min_length=1)

@@ -32,14 +32,7 @@ def connect(settings: Settings, stop: threading.Event) -> Database | None:
     A URL that can never work (malformed, missing driver) raises StorageError at once.
     """
     d = settings.database
-    engine = make_engine(
-        d.url,
-        d.pool_size,
-        d.max_overflow,
-        pool_timeout=d.pool_timeout_seconds,
-        pool_recycle=d.pool_recycle_seconds,
-        connect_timeout=d.connect_timeout_seconds,
-    )
+    engine = make_engine(d.url, **d.engine_options())
     delay, attempt = 0.5, 0
     while not stop.is_set():
         attempt += 1
