@@ -9,6 +9,7 @@ times, the suggested reply and the buttons a Slack user would have — so
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 from rich.console import Console
 from rich.panel import Panel
@@ -46,7 +47,7 @@ def render(alert: Alert) -> Panel | Text:
     if alert.kind == "card_update":
         return Text(
             f"  ↻ case #{alert.case_id} card updated: {p.get('last_change', '')} · status {p.get('status')}"
-            f" · {priority} · {owner_line(p).replace('<@', '@').replace('>', '')}",
+            f" · {priority} · {_owner(p)}",
             style="dim",
         )
     if alert.kind in ("note", "escalation", "ephemeral"):
@@ -66,14 +67,14 @@ def render(alert: Alert) -> Panel | Text:
             body.append(f"\n{label}: {', '.join(p[key])}")
     if alert.kind == "new_case":
         body.append(f"\npriority {priority} (score {p.get('priority_score', 0):g}: {why(p)})")
-        body.append(f"\n{owner_line(p).replace('<@', '@').replace('>', '')} · {sla_line(p)}")
+        body.append(f"\n{_owner(p)} · {sla_line(p)}")
         body.append("\nsuggested reply: ", style="bold")
         body.append(p.get("suggested_reply", ""))
         if p.get("actions"):
             body.append("\n[" + "] [".join(BUTTONS[a][0] for a in p["actions"] if a in BUTTONS) + "]", style="dim")
         title = f"NEW CASE #{alert.case_id} · {priority.upper()} · {p.get('brand') or 'no brand'} → {alert.channel}"
     elif alert.kind == "case_update":
-        owner = f" → @{p['assignee']}" if p.get("assignee") else ""
+        owner = f" → {p.get('assignee_name') or p['assignee']}" if p.get("assignee") else ""
         raised = f" · priority raised to {priority}" if p.get("raised_from") else ""
         title = (
             f"↳ case #{alert.case_id} · customer wrote again ({p.get('mention_count', '?')} mentions){owner}{raised}"
@@ -83,3 +84,10 @@ def render(alert: Alert) -> Panel | Text:
     if p.get("created_at"):
         body.append(f"\nposted {hm(p['created_at'])}", style="dim")
     return Panel(body, title=title, title_align="left", border_style=_COLOURS.get(priority, "white"))
+
+
+def _owner(p: dict[str, Any]) -> str:
+    """The owner by name in the terminal (Slack's card mentions them by id instead)."""
+    if p.get("assignee"):
+        return f"Owner: {p.get('assignee_name') or p['assignee']}"
+    return owner_line(p)
