@@ -117,6 +117,7 @@ def _escalate(session: Session, settings: Settings, case: Case, actor: str, now:
         f"escalate:{case.id}:manual:{ev.id}",
         f"{card.who(actor)} escalated {case.priority} case #{case.id} (owner: "
         f"{card.who(case.assignee) if case.assignee else 'nobody'}). Please take a look.",
+        at=now,
     )
     card.refresh(session, case, settings, now, ev)
     return f"case #{case.id} escalated to the managers"
@@ -142,7 +143,9 @@ _ACTIONS = {
 }
 
 
-def refuse(session: Session, case: Case | None, channel: str, actor: str, text: str, key: str) -> None:
+def refuse(
+    session: Session, case: Case | None, channel: str, actor: str, text: str, key: str, at: datetime | None = None
+) -> None:
     """Tell only the person who clicked why nothing happened (through the outbox)."""
     payload = {"case_id": case.id if case else None, "user": actor, "text": text}
-    enqueue(session, key, "ephemeral", channel, payload, case)
+    enqueue(session, key, "ephemeral", channel, payload, case, at)

@@ -86,7 +86,7 @@ def handle_click(db: Database, settings: Settings, body: dict[str, Any], at: dat
         with db.sessions() as s, s.begin():
             case = s.get(Case, case_id)
             key = f"refused:{case_id}:{user}:{act.get('action_ts') or at.timestamp()}"
-            actions.refuse(s, case, channel, user, f"Nothing changed: {e}", key)
+            actions.refuse(s, case, channel, user, f"Nothing changed: {e}", key, at)
         return None
 
 

@@ -125,18 +125,21 @@ def refresh(session: Session, case: Case, settings: Settings, now: datetime, cau
     session.flush()
     payload = card_payload(session, case, settings, now)
     payload["last_change"] = f"{_VERBS.get(cause.kind, cause.kind)} by {who(cause.actor)}"
-    enqueue(session, f"card:{case.id}:{cause.id}", "card_update", case.slack_channel or "", payload, case)
+    enqueue(session, f"card:{case.id}:{cause.id}", "card_update", case.slack_channel or "", payload, case, now)
 
 
-def note(session: Session, case: Case, key: str, text: str, title: str = "") -> None:
+def note(session: Session, case: Case, key: str, text: str, title: str = "", at: datetime | None = None) -> None:
     """Queue a reply in the case's thread."""
-    enqueue(session, key, "note", case.slack_channel or "", {"case_id": case.id, "title": title, "text": text}, case)
+    payload = {"case_id": case.id, "title": title, "text": text}
+    enqueue(session, key, "note", case.slack_channel or "", payload, case, at)
 
 
-def escalation_post(session: Session, case: Case, settings: Settings, key: str, text: str) -> None:
+def escalation_post(
+    session: Session, case: Case, settings: Settings, key: str, text: str, at: datetime | None = None
+) -> None:
     """Queue a post in the escalations channel mentioning every manager."""
     from alerts.assign import managers
 
     tags = " ".join(f"<@{m.slack_id}>" for m in managers(settings)) or "(no managers in the staff roster)"
     payload = {"case_id": case.id, "title": f"Escalation · case #{case.id}", "text": f"{tags} {text}"}
-    enqueue(session, key, "escalation", settings.slack.channels.escalations, payload, case)
+    enqueue(session, key, "escalation", settings.slack.channels.escalations, payload, case, at)

@@ -171,7 +171,7 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
     payload = card.card_payload(session, case, settings, now)
     if settings.staff and agent is None:
         payload["queue_note"] = "Unassigned: every on-shift agent is at capacity — waiting in the queue."
-    enqueue(session, f"opened:{mention.source}:{mention.external_id}", "new_case", channel, payload, case)
+    enqueue(session, f"opened:{mention.source}:{mention.external_id}", "new_case", channel, payload, case, now)
     return case
 
 
@@ -195,6 +195,7 @@ def attach(session: Session, case: Case, mention: Mention, settings: Settings, n
         case.slack_channel or settings.slack.channels.alerts,
         {**_mention_payload(case, mention), "raised_from": before if raised else None},
         case,
+        now,
     )
     card.refresh(session, case, settings, now, ev)
 

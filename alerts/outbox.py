@@ -28,9 +28,18 @@ log = logging.getLogger(__name__)
 
 
 def enqueue(
-    session: Session, key: str, kind: str, channel: str, payload: dict[str, Any], case: Case | None = None
+    session: Session,
+    key: str,
+    kind: str,
+    channel: str,
+    payload: dict[str, Any],
+    case: Case | None = None,
+    at: datetime | None = None,
 ) -> Outbox | None:
-    """Add an alert to the outbox unless one with ``key`` exists; return the new row."""
+    """Add an alert to the outbox unless one with ``key`` exists; return the new row.
+
+    ``at`` is the time of the change that causes it (the caller's clock; default now): the row is due then.
+    """
     if session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
         return None
     row = Outbox(
@@ -39,8 +48,8 @@ def enqueue(
         channel=channel,
         payload=payload,
         case_id=case.id if case else None,
-        created_at=utcnow(),
-        next_attempt_at=utcnow(),
+        created_at=at or utcnow(),
+        next_attempt_at=at or utcnow(),
     )
     session.add(row)
     return row

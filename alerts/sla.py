@@ -106,6 +106,7 @@ def _check(session: Session, case: Case, settings: Settings, now: datetime) -> i
                 f"{owner}: case #{case.id} was resolved {settings.cases.follow_up_days:g} days ago — "
                 "please check in with the customer that they are happy with the outcome.",
                 "Follow-up",
+                at=now,
             )
             fired += 1
         if now >= case.resolved_at + timedelta(days=settings.cases.reopen_days):
@@ -130,6 +131,7 @@ def _check(session: Session, case: Case, settings: Settings, now: datetime) -> i
                 f"remind:{case.id}:{clock}:{ev.id}",
                 f"{owner} 75 % of the {label} time for case #{case.id} is used; due {_hm(v['due_at'])}.",
                 "SLA reminder",
+                at=now,
             )
             fired += 1
         if not v.get("breached") and now >= datetime.fromisoformat(v["due_at"]):
@@ -153,6 +155,7 @@ def _breach(session: Session, case: Case, settings: Settings, now: datetime, clo
         f"escalate:{case.id}:{clock}:{ev.id}",
         f"the {label} SLA of {case.priority} case #{case.id} is breached"
         f" (owner: {card.who(case.assignee) if case.assignee else 'nobody'}). Please step in.",
+        at=now,
     )
     card.refresh(session, case, settings, now, ev)
 

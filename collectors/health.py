@@ -121,5 +121,5 @@ def raise_ops_alerts(s: Session, settings: Settings, source: SourceConfig, now: 
         )
     else:
         return None
-    row = enqueue(s, key[:128], "ops", channel, {"title": title, "text": text})
+    row = enqueue(s, key[:128], "ops", channel, {"title": title, "text": text}, at=now)
     return key if row is not None else None

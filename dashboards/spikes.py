@@ -169,6 +169,7 @@ def check_spikes(db: Database, settings: Settings, now: datetime) -> list[Spike]
                 "ops",
                 settings.slack.channels.escalations,
                 spike_payload(sp, cases, settings.digest.dashboard_url),
+                at=now,
             )
             for key in {sp.key, f"{sp.brand}|{ALL}"}:
                 row = s.get(SpikeAlert, key) or SpikeAlert(key=key)
