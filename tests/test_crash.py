@@ -99,6 +99,17 @@ def snapshot(url: str) -> dict:
     return {"mentions": mentions, "cases": cases, "outbox": outbox}
 
 
+def assert_same_as_uninterrupted(url: str, url_ref: str, fake: FakeSlack, min_alerts: int) -> None:
+    """The killed run's database and Slack messages (#killed) equal the uninterrupted run's (#ref)."""
+    got, want = snapshot(url), snapshot(url_ref)
+    for part in want:
+        assert set(got[part]) ^ set(want[part]) == set(), part
+    assert got == want
+    ref_keys, got_keys = sent_keys(fake, "#ref"), sent_keys(fake, "#killed")
+    assert max(got_keys.values()) == 1, "an alert was posted twice"
+    assert set(got_keys) == set(ref_keys) and len(got_keys) > min_alerts
+
+
 def progress(url: str) -> int:
     """Mentions stored plus alerts delivered so far (0 before the schema exists)."""
     eng = create_engine(url)
@@ -153,13 +164,7 @@ def test_sigkill_during_ingest_and_alerting_loses_and_duplicates_nothing(tmp_pat
     assert final.returncode == 0, err.decode()
     assert kills >= 5, f"the runs finished before they could be killed {kills} times"
 
-    got, want = snapshot(url), snapshot(url_ref)
-    for part in want:
-        assert set(got[part]) ^ set(want[part]) == set(), part
-    assert got == want
-    ref_keys, got_keys = sent_keys(fake_slack, "#ref"), sent_keys(fake_slack, "#killed")
-    assert max(got_keys.values()) == 1, "an alert was posted twice"
-    assert set(got_keys) == set(ref_keys) and len(got_keys) > 100
+    assert_same_as_uninterrupted(url, url_ref, fake_slack, min_alerts=100)
     eng = create_engine(url)
     with eng.connect() as c:
         assert (
