@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, select, text
 
-from tests.conftest import write_config
+from tests.conftest import word, write_config
 from tests.fakes.slack import FakeSlack
 
 N = 1500
@@ -30,7 +30,7 @@ def records() -> list[dict]:
     for i in range(N):
         author = f"cust{rng.randrange(400)}"
         kind = rng.random()
-        tag = "".join(chr(97 + int(d)) for d in str(i))  # a word of its own, so no two posts are copies
+        tag = word(i)  # a word of its own, so no two posts are copies
         if kind < 0.5:
             t = f"@AcmeHelp acme cloud sync failed again for project {tag}, still not working. Refund me!"
         elif kind < 0.8:

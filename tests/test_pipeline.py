@@ -10,7 +10,7 @@ from alerts.console import ConsoleNotifier
 from gripewatch.db import Database
 from gripewatch.jobs import run_once
 from gripewatch.models import Author, Case, CaseEvent, Mention, Outbox, SourceState
-from tests.conftest import make_settings
+from tests.conftest import make_settings, word
 
 COMPLAINT = "@AcmeHelp my Acme Hub order never arrived, still waiting two weeks later. Where is my refund?"
 
@@ -44,8 +44,7 @@ def quiet() -> ConsoleNotifier:
 
 
 def test_run_once_twice_adds_nothing_the_second_time(tmp_path: Path, db: Database, db_url: str) -> None:
-    words = ["".join(chr(97 + int(d)) for d in str(i)) for i in range(120)]  # distinct posts, not copies
-    records = [rec(i, COMPLAINT.replace("two", f"two ({w})"), author=f"user{i}") for i, w in enumerate(words)]
+    records = [rec(i, COMPLAINT.replace("two", f"two ({word(i)})"), author=f"user{i}") for i in range(120)]
     records += [rec(200 + i, f"Loving acme cloud, backup #{i} went perfectly!", author=f"fan{i}") for i in range(30)]
     settings = make_settings(tmp_path, db_url, records)
     first = run_once(db, settings, quiet())
