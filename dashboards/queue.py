@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, exists, func, or_, select
@@ -70,13 +70,54 @@ def _target(targets: Targets, priority: str) -> timedelta:
     return targets.get(priority) or targets.get("normal") or timedelta(hours=4)
 
 
+def _clock(c: Any) -> tuple[datetime, datetime] | None:
+    """The first-response clock Slack works to (``alerts.sla.plan``: reminder and due time, counted in
+    ``cases.working_hours``), or None for a case without a stored clock."""
+    fr = (c.sla or {}).get("first_response") or {}
+    try:
+        return datetime.fromisoformat(fr["remind_at"]), datetime.fromisoformat(fr["due_at"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def sla_state(c: Any, now: datetime, targets: Targets) -> str:
-    """answered, or ok / due (after 75 % of its priority's first-response target) / breached."""
+    """answered, or ok / due (after the 75 % reminder) / breached, by the case's stored SLA clock (the one
+    Slack reminds and escalates by); a case without one is timed by wall clock against its priority's target."""
     if c.first_response_at is not None:
         return "answered"
-    target = _target(targets, c.priority)
-    age = now - c.opened_at
-    return "breached" if age > target else "due" if age > target * 0.75 else "ok"
+    clock = _clock(c)
+    if clock is None:
+        target = _target(targets, c.priority)
+        clock = c.opened_at + target * 0.75, c.opened_at + target
+    remind, due = clock
+    return "breached" if now > due else "due" if now > remind else "ok"
+
+
+def _sla_condition(state: str, now: datetime, targets: Targets) -> Any:
+    """SQL for :func:`sla_state` == ``state`` (not "answered") over unanswered cases: the stored clock's
+    ISO times compare as strings (all are UTC, written by ``alerts.sla.plan``), else the wall-clock rule."""
+    remind = Case.sla[("first_response", "remind_at")].as_string()
+    due = Case.sla[("first_response", "due_at")].as_string()
+    at = now.astimezone(UTC).isoformat()
+    stored = {"breached": due < at, "due": and_(remind < at, due >= at), "ok": remind >= at}[state]
+
+    def by_age(target: timedelta) -> Any:
+        due_from, breach_from = now - target * 0.75, now - target
+        if state == "breached":
+            return Case.opened_at < breach_from
+        if state == "due":
+            return and_(Case.opened_at < due_from, Case.opened_at >= breach_from)
+        return Case.opened_at >= due_from
+
+    per_priority = [and_(Case.priority == p, by_age(t)) for p, t in targets.items()]
+    per_priority.append(and_(Case.priority.not_in(list(targets)), by_age(_target(targets, "normal"))))
+    return and_(
+        Case.first_response_at.is_(None),
+        or_(
+            and_(remind.is_not(None), due.is_not(None), stored),
+            and_(or_(remind.is_(None), due.is_(None)), or_(*per_priority)),
+        ),
+    )
 
 
 def query_queue(
@@ -104,20 +145,7 @@ def query_queue(
     if f.sla == "answered":
         conds.append(Case.first_response_at.is_not(None))
     elif f.sla:
-        unanswered = Case.first_response_at.is_(None)
-
-        def state(target: timedelta) -> Any:
-            due_from, breach_from = now - target * 0.75, now - target
-            if f.sla == "breached":
-                return Case.opened_at < breach_from
-            if f.sla == "due":
-                return and_(Case.opened_at < due_from, Case.opened_at >= breach_from)
-            return Case.opened_at >= due_from
-
-        known = list(targets)
-        per_priority = [and_(Case.priority == p, state(t)) for p, t in targets.items()]
-        per_priority.append(and_(Case.priority.not_in(known), state(_target(targets, "normal"))))
-        conds.append(and_(unanswered, or_(*per_priority)))
+        conds.append(_sla_condition(f.sla, now, targets))
     total = s.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
     order = (_RANK, Case.opened_at, Case.id) if f.status == "open" or f.status in OPEN else (Case.id.desc(),)
     q = (
