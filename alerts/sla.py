@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from alerts import assign, card
 from alerts.hours import add_working_time
+from alerts.priority import RANK, level_for
 from gripewatch.config import Settings
 from gripewatch.models import Case
 
@@ -85,8 +86,44 @@ def tick(session: Session, settings: Settings, now: datetime) -> int:
     for case in due:
         fired += _check(session, case, settings, now)
         schedule(case, settings)
+    fired += age_priorities(session, settings, now)
     fired += assign_queue(session, settings, now)
     return fired
+
+
+def age_priorities(session: Session, settings: Settings, now: datetime) -> int:
+    """Raise the priority of unanswered open cases whose waiting time (``cases.priority.waiting_per_hour``)
+    now lifts them over the next threshold -- while they wait, not only when the customer writes again.
+    Only a rise is written (event, re-planned clocks, card update); returns the number of cases raised."""
+    w = settings.cases.priority
+    if w.waiting_per_hour <= 0 or w.waiting_max <= 0:
+        return 0
+    raised = 0
+    rows = session.scalars(
+        select(Case).where(
+            Case.status.in_(assign.OPEN_STATUSES), Case.first_response_at.is_(None), Case.priority != "critical"
+        )
+    )
+    for case in rows:
+        points = round(
+            min(w.waiting_max, w.waiting_per_hour * max(0.0, (now - case.opened_at).total_seconds() / 3600)), 1
+        )
+        parts = dict(case.priority_parts or {})
+        if points <= parts.get("waiting", 0.0):
+            continue
+        total = round(sum(v for k, v in parts.items() if k != "waiting") + points, 1)
+        level = level_for(total, w)
+        if RANK[level] <= RANK.get(case.priority, 1):
+            continue
+        before = case.priority
+        case.priority_parts, case.priority_score, case.priority = {**parts, "waiting": points}, total, level
+        ev = card.event(
+            session, case, "priority_raised", "gripewatch", now, before=before, after=level, reason="waiting"
+        )
+        plan(case, settings)
+        card.refresh(session, case, settings, now, ev)
+        raised += 1
+    return raised
 
 
 def _check(session: Session, case: Case, settings: Settings, now: datetime) -> int:

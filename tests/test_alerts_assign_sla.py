@@ -152,3 +152,38 @@ def test_public_channel_is_refused_at_start(tmp_path: Path, fake_slack) -> None:
         check_channels(
             client, settings_from_dict({**data, "slack": {**data["slack"], "channels": {"alerts": "#nowhere"}}})
         )
+
+
+def test_waiting_raises_priority_without_a_new_post(tmp_path: Path, db: Database, db_url: str) -> None:
+    """An unanswered case climbs the queue as it waits (``cases.priority.waiting_per_hour``), on the SLA tick,
+    not only when the customer writes again; an answered one does not."""
+    weights = {"waiting_per_hour": 10, "waiting_max": 40, "thresholds": {"critical": 200, "high": 100, "normal": 1}}
+    records = [rec(1, COMPLAINT), rec(2, COMPLAINT.replace("two", "three"), author="other")]
+    settings = make_settings(tmp_path, db_url, records, cases={"priority": weights})
+    start = datetime(2026, 11, 10, 10, tzinfo=UTC)
+    run_source(db, settings, settings.sources[0], now=Clock(start))
+    with db.sessions() as s, s.begin():
+        waiting, answered = s.scalars(select(Case).order_by(Case.id)).all()
+        assert waiting.priority == answered.priority == "normal"
+        base = waiting.priority_score
+        actions.apply(s, settings, answered.id, "replied", "UA1", start + timedelta(minutes=5))
+    hours = (100 - base) / 10  # the waiting points that lift the score to the "high" threshold
+
+    def tick(h: float) -> tuple[str, int]:
+        """The waiting case's priority after a tick at ``h`` hours, and its card updates queued by that tick."""
+        with db.sessions() as s, s.begin():
+            before = s.scalar(select(func.max(Outbox.id)))
+            sla.tick(s, settings, start + timedelta(hours=h))
+            new = s.scalars(select(Outbox).where(Outbox.id > before, Outbox.case_id == waiting.id)).all()
+            return s.get(Case, waiting.id).priority, sum(o.kind == "card_update" for o in new)
+
+    assert tick(hours - 0.5)[0] == "normal"
+    priority, cards = tick(hours + 0.1)
+    assert priority == "high" and cards >= 1  # the card shows the new priority
+    assert tick(hours + 0.2) == ("high", 0)  # raised once
+    with db.sessions() as s:
+        c = s.get(Case, waiting.id)
+        assert c.priority == "high" and c.priority_parts["waiting"] >= 100 - base
+        ev = s.scalars(select(CaseEvent).where(CaseEvent.kind == "priority_raised")).one()
+        assert ev.case_id == waiting.id and ev.detail["reason"] == "waiting" and ev.detail["after"] == "high"
+        assert s.get(Case, answered.id).priority == "normal"
