@@ -147,6 +147,14 @@ def check_channels(client: WebClient, settings: Settings) -> None:
             )
 
 
+def channel_id(client: WebClient, channel: str) -> str:
+    """The ID of ``channel`` (a name such as ``#social-digest`` or already an ID), as conversations.history
+    wants it; the name itself when the bot cannot see such a channel."""
+    if _ID.match(channel):
+        return channel
+    return _channel_ids(client, [channel]).get(channel.lstrip("#"), channel)
+
+
 def _channel_ids(client: WebClient, names: list[str]) -> dict[str, str]:
     if not names:
         return {}

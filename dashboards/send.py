@@ -7,6 +7,7 @@ failures raise :class:`~gripewatch.errors.NotifyError` (delivery) or
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from datetime import datetime
@@ -23,12 +24,26 @@ from gripewatch.config import DigestEmailConfig, Settings
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, InputError, NotifyError
 
+log = logging.getLogger(__name__)
+
+#: Slack message metadata of a posted digest; its payload's ``key`` names the period.
+DIGEST_EVENT = "gripewatch_digest"
+
+
+def digest_key(d: Digest) -> str:
+    """The period a digest covers, as the key a retried job finds its earlier post by."""
+    return f"{d.period.start.isoformat()}/{d.period.end.isoformat()}"
+
 
 def send_slack(d: Digest, chart: bytes, client: WebClient, channel: str) -> str:
     """Post the summary to ``channel``, then upload the chart into its thread; return the message ts."""
     try:
         resp = client.chat_postMessage(
-            channel=channel, text=slack_fallback_text(d), blocks=render_slack_blocks(d), unfurl_links=False
+            channel=channel,
+            text=slack_fallback_text(d),
+            blocks=render_slack_blocks(d),
+            unfurl_links=False,
+            metadata={"event_type": DIGEST_EVENT, "event_payload": {"key": digest_key(d)}},
         )
         ts = resp.get("ts")
         client.files_upload_v2(
@@ -44,6 +59,26 @@ def send_slack(d: Digest, chart: bytes, client: WebClient, channel: str) -> str:
     except (SlackClientError, OSError) as e:
         raise NotifyError(f"Slack unreachable: {e.__class__.__name__}") from None
     return str(ts)
+
+
+def find_posted(d: Digest, client: WebClient, channel: str) -> str | None:
+    """The ts of this period's digest if it is already in ``channel`` (its metadata says so), else None.
+
+    A look-up that fails (no ``channels:history``/``groups:history`` scope, Slack down) is logged and
+    answers None: a digest posted twice is better than a digest never posted."""
+    from alerts.slack import channel_id
+
+    try:
+        resp = client.conversations_history(channel=channel_id(client, channel), limit=200, include_all_metadata=True)
+    except (SlackApiError, SlackClientError, OSError) as e:
+        log.warning("could not check %s for an earlier digest post: %s", channel, e.__class__.__name__)
+        return None
+    key = digest_key(d)
+    for msg in resp.get("messages") or []:
+        meta = msg.get("metadata") or {}
+        if meta.get("event_type") == DIGEST_EVENT and (meta.get("event_payload") or {}).get("key") == key:
+            return str(msg.get("ts"))
+    return None
 
 
 def build_email(d: Digest, chart: bytes, cfg: DigestEmailConfig) -> EmailMessage:
@@ -111,8 +146,12 @@ def send_scheduled_digest(db: Database, settings: Settings, now: datetime) -> li
     digest, chart = make_digest(db, settings, "last-week", now)
     sent = []
     if settings.slack.mode == "api":
-        send_slack(digest, chart, slack_client(settings), settings.slack.channels.digest)
-        sent.append(f"slack {settings.slack.channels.digest}")
+        client, channel = slack_client(settings), settings.slack.channels.digest
+        if find_posted(digest, client, channel):  # a retried run: Slack has it already
+            sent.append(f"slack {channel} (already posted)")
+        else:
+            send_slack(digest, chart, client, channel)
+            sent.append(f"slack {channel}")
     else:
         print(render_text(digest), flush=True)
         sent.append("console")

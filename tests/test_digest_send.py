@@ -140,3 +140,36 @@ def test_cli_digest_to_file_slack_and_email(tmp_path: Path, demo, fake_slack, sm
     assert len(inbox.messages) == 1
     r = runner.invoke(cli, ["digest", "--config", str(cfg), "--period", "2026-W99"])
     assert r.exit_code == 1 and "no such ISO week" in r.output
+
+
+def test_scheduled_digest_is_not_posted_twice_when_the_job_is_retried(tmp_path: Path, demo, fake_slack, smtp) -> None:  # type: ignore[no-untyped-def]
+    """The job is retried when e-mail fails after the Slack post (or the database drops before the run is
+    recorded): the retry finds its own Slack message by metadata and only re-tries what did not go out."""
+    from gripewatch.config import load_settings
+
+    _folder, url, _digest, _chart = demo
+    ctl, inbox = smtp
+    cfg = write_config(
+        tmp_path,
+        {
+            "database": {"url": url},
+            "brands": [{"name": "Acme", "keywords": ["acme"], "handles": {"x": "AcmeHelp"}}],
+            "slack": {"mode": "api", "token": "xoxb-test", "base_url": fake_slack.base_url},
+            "digest": {"email": {"host": "127.0.0.1", "port": 1, "recipients": ["boss@acme.example"]}},
+        },
+    )
+    settings = load_settings(cfg)
+    db = open_database(url)
+    try:
+        with pytest.raises(NotifyError, match="SMTP"):  # Slack went out, e-mail did not: the job fails
+            send.send_scheduled_digest(db, settings, NOW)
+        assert len(fake_slack.posted("#social-digest")) == 1
+        fixed = settings.digest.email.model_copy(update={"port": _port(ctl)})
+        settings = settings.model_copy(update={"digest": settings.digest.model_copy(update={"email": fixed})})
+        sent = send.send_scheduled_digest(db, settings, NOW)  # the retry
+        assert sent == ["slack #social-digest (already posted)", "email"]
+        assert len(fake_slack.posted("#social-digest")) == 1 and len(inbox.messages) == 1
+        later = send.send_scheduled_digest(db, settings, NOW.replace(year=NOW.year + 1))  # another period
+        assert later[0] == "slack #social-digest" and len(fake_slack.posted("#social-digest")) == 2
+    finally:
+        db.dispose()
