@@ -271,3 +271,93 @@ def test_slack_down_ten_minutes_delivers_everything_once_in_order(
             expected = [r.key for r in posted_rows if r.case_id == case_id]
             assert [k for k in order if k in expected] == expected
             assert len(expected) == 3
+
+
+def test_slack_serve_http_end_to_end(tmp_path: Path, db: Database, db_url: str, fake_slack):
+    """``gripewatch slack serve --http`` as operators run it: a real process, Bolt's own HTTP server on
+    127.0.0.1, a signed click over HTTP changes the case and updates its card; a forged one gets 401."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+    import yaml
+
+    from tests.conftest import BRAND
+
+    clock = Clock()
+    settings = slack_settings(tmp_path, db_url, fake_slack, [rec(1, COMPLAINT)])
+    ingest(db, settings, clock)
+    drain(db, settings, clock)
+    with db.sessions() as s:
+        case = s.scalars(select(Case)).one()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cfg = tmp_path / "serve.yaml"
+    slack = settings.slack
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "database": {"url": db_url},
+                "brands": [BRAND],
+                "slack": {
+                    "mode": "api",
+                    "token": "${TEST_SLACK_TOKEN}",
+                    "signing_secret": "${TEST_SLACK_SECRET}",
+                    "base_url": slack.base_url,
+                    "channels": {"alerts": "#care", "escalations": "#esc"},
+                },
+                "staff": [{"slack_id": AGENT, "name": "Ann"}, {"slack_id": AGENT2, "name": "Bo"}],
+            }
+        )
+    )
+    env = {**os.environ, "TEST_SLACK_TOKEN": "xoxb-test", "TEST_SLACK_SECRET": SECRET}
+    cmd = [
+        sys.executable,
+        "-m",
+        "gripewatch.cli",
+        "slack",
+        "serve",
+        "--http",
+        "--port",
+        str(port),
+        "--config",
+        str(cfg),
+    ]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "slack serve --http never listened"
+                time.sleep(0.2)
+        url = f"http://127.0.0.1:{port}/slack/events"
+        body = click(case, "acknowledge", AGENT2)
+        forged = httpx.post(
+            url, content=body, headers={k: v[0] for k, v in signed(body, int(time.time()), "x").items()}
+        )
+        assert forged.status_code == 401
+        with db.sessions() as s:
+            assert s.get(Case, case.id).status == "new"
+        ok = httpx.post(url, content=body, headers={k: v[0] for k, v in signed(body, int(time.time())).items()})
+        assert ok.status_code == 200
+        with db.sessions() as s:
+            assert s.get(Case, case.id).status == "acknowledged"
+            assert s.scalars(select(CaseEvent).where(CaseEvent.kind == "acknowledged")).one().actor == AGENT2
+        upd = fake_slack.calls("chat.update")[-1]
+        assert upd["ts"] == case.slack_ts and "acknowledged" in json.dumps(upd["blocks"])
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert "xoxb-test" not in out and SECRET not in out  # secrets stay out of the log
