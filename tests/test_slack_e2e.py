@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+import yaml
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
@@ -22,7 +31,7 @@ from gripewatch.db import Database
 from gripewatch.jobs import deliver
 from gripewatch.models import Case, CaseEvent, Feedback, Outbox
 from gripewatch.pipeline import run_source
-from tests.conftest import make_settings, word
+from tests.conftest import BRAND, make_settings, word
 from tests.fakes.slack import FakeSlack
 
 T0 = datetime.now(UTC).replace(microsecond=0)  # outbox rows are stamped with the real time
@@ -136,7 +145,12 @@ def signed(body: str, ts: int, secret: str = SECRET) -> dict[str, list[str]]:
 
 
 def click(case: Case, action: str, user: str, n: int = 1) -> str:
-    payload = {
+    return "payload=" + urllib.parse.quote(json.dumps(click_payload(case, action, user, n)))
+
+
+def click_payload(case: Case, action: str, user: str, n: int = 1) -> dict[str, Any]:
+    """A block_actions payload as Slack sends it when ``user`` clicks ``action`` on the case's card."""
+    return {
         "type": "block_actions",
         "team": {"id": "T1"},
         "user": {"id": user, "username": user.lower(), "team_id": "T1"},
@@ -157,7 +171,6 @@ def click(case: Case, action: str, user: str, n: int = 1) -> str:
             }
         ],
     }
-    return "payload=" + urllib.parse.quote(json.dumps(payload))
 
 
 def test_button_clicks_change_the_case_and_update_the_message(tmp_path: Path, db: Database, db_url: str, fake_slack):
@@ -273,20 +286,59 @@ def test_slack_down_ten_minutes_delivers_everything_once_in_order(
             assert len(expected) == 3
 
 
+@contextlib.contextmanager
+def slack_serve(tmp_path: Path, db_url: str, fake: FakeSlack, *args: str) -> Iterator[subprocess.Popen[str]]:
+    """``gripewatch slack serve ARGS`` as operators run it: a real process, secrets from the environment.
+    On exit it is interrupted (Ctrl-C) and its output checked for secrets."""
+    cfg = tmp_path / "serve.yaml"
+    slack = {
+        "mode": "api",
+        "token": "${TEST_SLACK_TOKEN}",
+        "signing_secret": "${TEST_SLACK_SECRET}",
+        "app_token": "${TEST_SLACK_APP_TOKEN}",
+        "base_url": fake.base_url,
+        "channels": {"alerts": "#care", "escalations": "#esc"},
+    }
+    staff = [{"slack_id": AGENT, "name": "Ann"}, {"slack_id": AGENT2, "name": "Bo"}]
+    cfg.write_text(yaml.safe_dump({"database": {"url": db_url}, "brands": [BRAND], "slack": slack, "staff": staff}))
+    secrets = {"TEST_SLACK_TOKEN": "xoxb-test", "TEST_SLACK_SECRET": SECRET, "TEST_SLACK_APP_TOKEN": "xapp-1-test"}
+    cmd = [sys.executable, "-m", "gripewatch.cli", "slack", "serve", *args, "--config", str(cfg)]
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **secrets}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    for secret in secrets.values():
+        assert secret not in out, "a secret in the output of slack serve"
+
+
+def wait_for(ready: Callable[[], bool], proc: subprocess.Popen[str], what: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if proc.poll() is not None:
+            raise AssertionError(f"slack serve exited before {what}: {proc.stdout.read() if proc.stdout else ''}")
+        assert time.monotonic() < deadline, f"slack serve: no {what} within {seconds} s"
+        time.sleep(0.2)
+
+
+def _listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
 def test_slack_serve_http_end_to_end(tmp_path: Path, db: Database, db_url: str, fake_slack):
-    """``gripewatch slack serve --http`` as operators run it: a real process, Bolt's own HTTP server on
-    127.0.0.1, a signed click over HTTP changes the case and updates its card; a forged one gets 401."""
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-
-    import httpx
-    import yaml
-
-    from tests.conftest import BRAND
-
+    """``slack serve --http``: Bolt's own HTTP server on 127.0.0.1; a signed click over HTTP changes the case
+    and updates its card; a forged one gets 401 and changes nothing."""
     clock = Clock()
     settings = slack_settings(tmp_path, db_url, fake_slack, [rec(1, COMPLAINT)])
     ingest(db, settings, clock)
@@ -296,48 +348,8 @@ def test_slack_serve_http_end_to_end(tmp_path: Path, db: Database, db_url: str, 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    cfg = tmp_path / "serve.yaml"
-    slack = settings.slack
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "database": {"url": db_url},
-                "brands": [BRAND],
-                "slack": {
-                    "mode": "api",
-                    "token": "${TEST_SLACK_TOKEN}",
-                    "signing_secret": "${TEST_SLACK_SECRET}",
-                    "base_url": slack.base_url,
-                    "channels": {"alerts": "#care", "escalations": "#esc"},
-                },
-                "staff": [{"slack_id": AGENT, "name": "Ann"}, {"slack_id": AGENT2, "name": "Bo"}],
-            }
-        )
-    )
-    env = {**os.environ, "TEST_SLACK_TOKEN": "xoxb-test", "TEST_SLACK_SECRET": SECRET}
-    cmd = [
-        sys.executable,
-        "-m",
-        "gripewatch.cli",
-        "slack",
-        "serve",
-        "--http",
-        "--port",
-        str(port),
-        "--config",
-        str(cfg),
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "slack serve --http never listened"
-                time.sleep(0.2)
+    with slack_serve(tmp_path, db_url, fake_slack, "--http", "--port", str(port)) as proc:
+        wait_for(lambda: _listening(port), proc, "HTTP listener")
         url = f"http://127.0.0.1:{port}/slack/events"
         body = click(case, "acknowledge", AGENT2)
         forged = httpx.post(
@@ -348,16 +360,38 @@ def test_slack_serve_http_end_to_end(tmp_path: Path, db: Database, db_url: str, 
             assert s.get(Case, case.id).status == "new"
         ok = httpx.post(url, content=body, headers={k: v[0] for k, v in signed(body, int(time.time())).items()})
         assert ok.status_code == 200
-        with db.sessions() as s:
-            assert s.get(Case, case.id).status == "acknowledged"
-            assert s.scalars(select(CaseEvent).where(CaseEvent.kind == "acknowledged")).one().actor == AGENT2
-        upd = fake_slack.calls("chat.update")[-1]
-        assert upd["ts"] == case.slack_ts and "acknowledged" in json.dumps(upd["blocks"])
+    with db.sessions() as s:
+        assert s.get(Case, case.id).status == "acknowledged"
+        assert s.scalars(select(CaseEvent).where(CaseEvent.kind == "acknowledged")).one().actor == AGENT2
+    upd = fake_slack.calls("chat.update")[-1]
+    assert upd["ts"] == case.slack_ts and "acknowledged" in json.dumps(upd["blocks"])
+
+
+def test_slack_serve_socket_mode_end_to_end(tmp_path: Path, db: Database, db_url: str, fake_slack):
+    """``slack serve`` (Socket Mode, no public URL): the app opens the connection with its app-level token,
+    acks the click envelope, and the case and its card change as with a click over HTTP."""
+    from tests.fakes.socket_mode import FakeSocketMode
+
+    clock = Clock()
+    settings = slack_settings(tmp_path, db_url, fake_slack, [rec(1, COMPLAINT)])
+    ingest(db, settings, clock)
+    drain(db, settings, clock)
+    with db.sessions() as s:
+        case = s.scalars(select(Case)).one()
+    ws = FakeSocketMode().start()
+    fake_slack.socket_url = ws.url
+    try:
+        with slack_serve(tmp_path, db_url, fake_slack) as proc:
+            wait_for(ws.connected.is_set, proc, "Socket Mode connection")
+            envelope = {"envelope_id": "env-1", "type": "interactive", "accepts_response_payload": False}
+            ws.send({**envelope, "payload": click_payload(case, "resolve", AGENT), "retry_attempt": 0})
+            wait_for(lambda: any(a.get("envelope_id") == "env-1" for a in ws.acks), proc, "ack of the click")
+            wait_for(lambda: bool(fake_slack.calls("chat.update")), proc, "card update")
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, _ = proc.communicate()
-    assert "xoxb-test" not in out and SECRET not in out  # secrets stay out of the log
+        ws.stop()
+    assert [m for m, a in fake_slack.requests if m == "apps.connections.open"]
+    with db.sessions() as s:
+        c = s.get(Case, case.id)
+        assert c.status == "resolved" and c.resolved_at is not None
+        assert s.scalars(select(CaseEvent).where(CaseEvent.kind == "resolved")).one().actor == AGENT
+    assert "resolved" in json.dumps(fake_slack.calls("chat.update")[-1]["blocks"])

@@ -28,6 +28,7 @@ class FakeSlack:
         self.failures: list[tuple[int, str | None, float | None]] = []
         self.ephemeral: list[dict[str, Any]] = []
         self.down = False
+        self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"content": bytes, "channel": ..., ...}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
@@ -118,6 +119,10 @@ class FakeSlack:
                     {"ok": False, "error": error or ("ratelimited" if status == 429 else "fatal_error")},
                     headers,
                 )
+            if method == "apps.connections.open":  # app-level token only
+                if not auth.startswith("Bearer xapp-") or self.socket_url is None:
+                    return 200, {"ok": False, "error": "invalid_auth"}, {}
+                return 200, {"ok": True, "url": self.socket_url}, {}
             if not auth.startswith("Bearer xoxb-"):
                 return 200, {"ok": False, "error": "not_authed"}, {}
             if method == "auth.test":
