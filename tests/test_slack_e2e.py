@@ -336,15 +336,20 @@ def _listening(port: int) -> bool:
         return False
 
 
-def test_slack_serve_http_end_to_end(tmp_path: Path, db: Database, db_url: str, fake_slack):
-    """``slack serve --http``: Bolt's own HTTP server on 127.0.0.1; a signed click over HTTP changes the case
-    and updates its card; a forged one gets 401 and changes nothing."""
+def posted_case(tmp_path: Path, db: Database, db_url: str, fake: FakeSlack) -> Case:
+    """One complaint ingested and its card posted to the fake Slack: the case staff will click on."""
     clock = Clock()
-    settings = slack_settings(tmp_path, db_url, fake_slack, [rec(1, COMPLAINT)])
+    settings = slack_settings(tmp_path, db_url, fake, [rec(1, COMPLAINT)])
     ingest(db, settings, clock)
     drain(db, settings, clock)
     with db.sessions() as s:
-        case = s.scalars(select(Case)).one()
+        return s.scalars(select(Case)).one()
+
+
+def test_slack_serve_http_end_to_end(tmp_path: Path, db: Database, db_url: str, fake_slack):
+    """``slack serve --http``: Bolt's own HTTP server on 127.0.0.1; a signed click over HTTP changes the case
+    and updates its card; a forged one gets 401 and changes nothing."""
+    case = posted_case(tmp_path, db, db_url, fake_slack)
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -372,12 +377,7 @@ def test_slack_serve_socket_mode_end_to_end(tmp_path: Path, db: Database, db_url
     acks the click envelope, and the case and its card change as with a click over HTTP."""
     from tests.fakes.socket_mode import FakeSocketMode
 
-    clock = Clock()
-    settings = slack_settings(tmp_path, db_url, fake_slack, [rec(1, COMPLAINT)])
-    ingest(db, settings, clock)
-    drain(db, settings, clock)
-    with db.sessions() as s:
-        case = s.scalars(select(Case)).one()
+    case = posted_case(tmp_path, db, db_url, fake_slack)
     ws = FakeSocketMode().start()
     fake_slack.socket_url = ws.url
     try:
