@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from alerts.hours import add_working_time
 from dashboards.period import Period
 from dashboards.problems import Complaint, group_complaints
 from dashboards.spikes import ALL, Spike, hourly_series, scan_spikes
-from gripewatch.config import DigestConfig
+from gripewatch.config import DigestConfig, WorkingHours
 
 OPEN = ("new", "acknowledged", "waiting", "escalated")
 
@@ -109,6 +110,7 @@ class DigestInput:
     keywords: tuple[str, ...] = ()  # the brands' keywords (never a "problem")
     #: SLA targets per priority, minutes: {priority: (first response, resolution)} (``cases.sla``)
     sla_targets: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_SLA_TARGETS))
+    working_hours: WorkingHours | None = None  # ``cases.working_hours``: SLA clocks count only these hours
 
 
 # ------------------------------------------------------------------ output
@@ -260,7 +262,7 @@ def build_digest(data: DigestInput, cfg: DigestConfig) -> Digest:
         days=_days(p, cur, old, zone),
         problems=_problems(ours, ours_prev, data, cfg, mask),
         spikes=_spikes(data, cfg),
-        sla=_sla(data.cases, p, data.generated_at, data.sla_targets),
+        sla=_sla(data.cases, p, data.generated_at, data.sla_targets, data.working_hours),
         backlog_open=0,
         backlog_unassigned=0,
         backlog_by_status={},
@@ -374,26 +376,30 @@ def _pct(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q * 100) - 1]
 
 
-def _sla(cases: tuple[CaseRow, ...], p: Period, now: datetime, targets: Mapping[str, tuple[float, float]]) -> Sla:
-    """SLA figures of the period, each case against its own priority's targets (``cases.sla``)."""
+def _sla(
+    cases: tuple[CaseRow, ...],
+    p: Period,
+    now: datetime,
+    targets: Mapping[str, tuple[float, float]],
+    working_hours: WorkingHours | None = None,
+) -> Sla:
+    """SLA figures of the period, each case against its own priority's targets (``cases.sla``), counted in
+    ``cases.working_hours`` when set -- the clock Slack's reminders and escalations run on."""
 
-    def target(c: CaseRow, which: int) -> timedelta:
+    def due(c: CaseRow, which: int) -> datetime:
         minutes = (targets.get(c.priority) or targets.get("normal") or DEFAULT_SLA_TARGETS["normal"])[which]
-        return timedelta(minutes=minutes)
+        return add_working_time(c.start, timedelta(minutes=minutes), working_hours)
 
     opened = [c for c in cases if p.start <= c.start < p.end]
     frt = [max((c.first_response_at - c.start).total_seconds() / 60, 0.0) for c in opened if c.first_response_at]
-    r_breach = sum(
-        1
-        for c in opened
-        if (c.first_response_at or min(now, p.end + target(c, 0))) - c.start > target(c, 0)
-        and c.status != "not_complaint"
-    )
+    r_breach = sum(1 for c in opened if (c.first_response_at or now) > due(c, 0) and c.status != "not_complaint")
     resolved = [c for c in cases if c.resolved_at and p.start <= c.resolved_at < p.end]
     res = [(c.resolved_at - c.start).total_seconds() / 3600 for c in resolved if c.resolved_at]
-    x_breach = sum(1 for c in resolved if c.resolved_at and c.resolved_at - c.start > target(c, 1))
-    x_breach += sum(1 for c in cases if c.status in OPEN and now - c.start > target(c, 1) and c.start < p.end)
+    x_breach = sum(1 for c in resolved if c.resolved_at and c.resolved_at > due(c, 1))
+    x_breach += sum(1 for c in cases if c.status in OPEN and now > due(c, 1) and c.start < p.end)
     shown = ", ".join(f"{k} {_span(fr)} / {_span(rs)}" for k, (fr, rs) in targets.items())
+    if working_hours is not None:
+        shown += f"; counted in working hours {working_hours.hours} {'/'.join(working_hours.days)} {working_hours.tz}"
     return Sla(
         cases=len(opened),
         responded=len(frt),

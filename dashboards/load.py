@@ -92,6 +92,7 @@ def load_digest_input(db: Database, settings: Settings, period: Period, now: dat
         handles=handles,
         keywords=keywords,
         sla_targets=sla_targets(settings),
+        working_hours=settings.cases.working_hours,
     )
 
 

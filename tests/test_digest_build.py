@@ -159,3 +159,25 @@ def test_demo_digest_renders_to_html_and_slack_blocks(demo_digest) -> None:  # t
     for b in blocks:
         for t in [b.get("text") or {}, *(b.get("fields") or []), *(b.get("elements") or [])]:
             assert len(t.get("text", "")) < 3000
+
+
+def test_digest_sla_counts_working_hours_like_slack() -> None:
+    """With ``cases.working_hours`` a case that came in late on Friday and was answered early on Monday
+    is within its target in the digest, as it was for Slack's reminders and escalations."""
+    from dashboards.digest import CaseRow, _sla
+    from gripewatch.config import WorkingHours
+
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    period = parse_period("2026-W47", "UTC", now)  # Mon 16 – Mon 23 November
+    fri = datetime(2026, 11, 20, 16, 30, tzinfo=UTC)
+    answered = CaseRow(1, "Acme", "resolved", "normal", "U1", fri, fri + timedelta(hours=64, minutes=50),
+                       fri + timedelta(hours=65), "a", 10, None, "late friday")  # fmt: skip
+    waiting = CaseRow(2, "Acme", "new", "normal", None, fri, None, None, "b", 10, None, "still waiting")
+    targets = {"normal": (60.0, 600.0)}
+    wh = WorkingHours(hours="09:00-17:00", days=("mon", "tue", "wed", "thu", "fri"), tz="UTC")
+    wall = _sla((answered, waiting), period, now, targets)
+    assert wall.response_breaches == 2  # 64 h 50 by the wall clock
+    worked = _sla((answered, waiting), period, now, targets, wh)
+    assert worked.response_breaches == 1  # 50 working minutes; only the one still unanswered is late
+    assert worked.resolution_breaches == 1  # the open one: far over 10 working hours a week later
+    assert "working hours 09:00-17:00 mon/tue/wed/thu/fri UTC" in worked.targets and "working" not in wall.targets
