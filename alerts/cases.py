@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from alerts import assign, card, sla
 from alerts.outbox import enqueue
-from alerts.priority import RANK, Facts, score
+from alerts.priority import RANK, Facts, merge, score
 from gripewatch.config import Settings
 from gripewatch.models import Author, Case, Mention
 
@@ -102,11 +102,7 @@ def _facts(case: Case, mention: Mention, now: datetime) -> Facts:
 def _rescore(case: Case, mention: Mention, settings: Settings, now: datetime) -> bool:
     """Recompute the score; the priority only rises. True when it rose."""
     p = score(_facts(case, mention, now), settings.cases.priority)
-    parts = dict(case.priority_parts or {})
-    for k, v in p.parts.items():
-        parts[k] = max(v, parts.get(k, 0))
-    case.priority_parts = parts
-    case.priority_score = round(sum(parts.values()), 1)
+    case.priority_parts, case.priority_score = merge(case.priority_parts or {}, p.parts)
     if RANK[p.level] > RANK.get(case.priority, 1):
         case.priority = p.level
         return True

@@ -8,6 +8,7 @@ while it is open: joining mentions and waiting time can only raise it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gripewatch.config import PriorityWeights
@@ -55,11 +56,24 @@ def score(f: Facts, w: PriorityWeights) -> Priority:
         "customer_value": w.tier.get((f.tier or "").lower(), 0.0)
         + min(w.lifetime_value_max, w.lifetime_value_per_1000 * (f.lifetime_value or 0) / 1000),
         "repeat_contact": min(w.repeat_contact_max, w.repeat_contact * max(0, f.mentions - 1)),
-        "waiting": min(w.waiting_max, w.waiting_per_hour * max(0.0, f.waiting_hours)),
+        "waiting": waiting_points(f.waiting_hours, w),
     }
     parts = {k: round(v, 1) for k, v in parts.items() if v > 0}
     total = round(sum(parts.values()), 1)
     return Priority(level_for(total, w), total, parts)
+
+
+def waiting_points(hours: float, w: PriorityWeights) -> float:
+    """Points for ``hours`` without a first response (``waiting_per_hour``, capped at ``waiting_max``)."""
+    return min(w.waiting_max, w.waiting_per_hour * max(0.0, hours))
+
+
+def merge(old: Mapping[str, float], new: Mapping[str, float]) -> tuple[dict[str, float], float]:
+    """A case's parts only rise while it is open: each keeps its highest value. Returns (parts, total)."""
+    parts = dict(old)
+    for k, v in new.items():
+        parts[k] = max(v, parts.get(k, 0))
+    return parts, round(sum(parts.values()), 1)
 
 
 def level_for(total: float, w: PriorityWeights) -> str:

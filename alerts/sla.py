@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from alerts import assign, card
 from alerts.hours import add_working_time
-from alerts.priority import RANK, level_for
+from alerts.priority import RANK, level_for, merge, waiting_points
 from gripewatch.config import Settings
 from gripewatch.models import Case
 
@@ -105,18 +105,15 @@ def age_priorities(session: Session, settings: Settings, now: datetime) -> int:
         )
     )
     for case in rows:
-        points = round(
-            min(w.waiting_max, w.waiting_per_hour * max(0.0, (now - case.opened_at).total_seconds() / 3600)), 1
-        )
-        parts = dict(case.priority_parts or {})
-        if points <= parts.get("waiting", 0.0):
+        points = round(waiting_points((now - case.opened_at).total_seconds() / 3600, w), 1)
+        if points <= (case.priority_parts or {}).get("waiting", 0.0):
             continue
-        total = round(sum(v for k, v in parts.items() if k != "waiting") + points, 1)
+        parts, total = merge(case.priority_parts or {}, {"waiting": points})
         level = level_for(total, w)
         if RANK[level] <= RANK.get(case.priority, 1):
             continue
         before = case.priority
-        case.priority_parts, case.priority_score, case.priority = {**parts, "waiting": points}, total, level
+        case.priority_parts, case.priority_score, case.priority = parts, total, level
         ev = card.event(
             session, case, "priority_raised", "gripewatch", now, before=before, after=level, reason="waiting"
         )
