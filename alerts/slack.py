@@ -112,11 +112,18 @@ class SlackNotifier:
             resp = self.client.conversations_replies(ts=alert.thread_ts, **args)
         else:
             resp = self.client.conversations_history(**args)
-        for msg in resp.get("messages") or []:
-            meta = msg.get("metadata") or {}
-            if meta.get("event_type") == EVENT_TYPE and (meta.get("event_payload") or {}).get("key") == alert.key:
-                return Delivery(channel=resp.get("channel") or alert.channel, ts=msg.get("ts"))
-        return None
+        msg = message_with_key(resp.get("messages") or [], EVENT_TYPE, alert.key)
+        return Delivery(channel=resp.get("channel") or alert.channel, ts=msg.get("ts")) if msg else None
+
+
+def message_with_key(messages: list[dict[str, Any]], event_type: str, key: str) -> dict[str, Any] | None:
+    """The message among ``messages`` whose metadata is ``event_type`` with payload ``key`` (what we posted it
+    with), or None -- how a retry finds out that an earlier attempt landed."""
+    for msg in messages:
+        meta = msg.get("metadata") or {}
+        if meta.get("event_type") == event_type and (meta.get("event_payload") or {}).get("key") == key:
+            return msg
+    return None
 
 
 def configured_channels(settings: Settings) -> list[str]:

@@ -66,19 +66,15 @@ def find_posted(d: Digest, client: WebClient, channel: str) -> str | None:
 
     A look-up that fails (no ``channels:history``/``groups:history`` scope, Slack down) is logged and
     answers None: a digest posted twice is better than a digest never posted."""
-    from alerts.slack import channel_id
+    from alerts.slack import channel_id, message_with_key
 
     try:
         resp = client.conversations_history(channel=channel_id(client, channel), limit=200, include_all_metadata=True)
     except (SlackApiError, SlackClientError, OSError) as e:
         log.warning("could not check %s for an earlier digest post: %s", channel, e.__class__.__name__)
         return None
-    key = digest_key(d)
-    for msg in resp.get("messages") or []:
-        meta = msg.get("metadata") or {}
-        if meta.get("event_type") == DIGEST_EVENT and (meta.get("event_payload") or {}).get("key") == key:
-            return str(msg.get("ts"))
-    return None
+    msg = message_with_key(resp.get("messages") or [], DIGEST_EVENT, digest_key(d))
+    return str(msg.get("ts")) if msg else None
 
 
 def build_email(d: Digest, chart: bytes, cfg: DigestEmailConfig) -> EmailMessage:
