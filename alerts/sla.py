@@ -6,8 +6,10 @@ clock has a reminder at 75 % and a due time. ``tick(session, settings, now)``
 fires whatever is due — a reminder in the case's thread mentioning the owner,
 or on breach an escalation to the managers in ``channels.escalations`` — then
 the follow-up after ``cases.follow_up_days`` and the closing of resolved cases
-after ``cases.reopen_days``. It also hands queued cases to agents who have
-room. Every check is driven by ``Case.next_check_at`` and ``now``: no sleeps.
+after ``cases.reopen_days``; and it raises an unanswered case's priority when its
+waiting time lifts it to the next level. It also hands queued cases to agents who
+have room. Every check is driven by ``Case.next_check_at`` and ``now``: no sleeps,
+no scans.
 """
 
 from __future__ import annotations
@@ -69,6 +71,9 @@ def schedule(case: Case, settings: Settings) -> None:
                     points.append(datetime.fromisoformat(v["remind_at"]))
                 elif not v.get("breached"):
                     points.append(datetime.fromisoformat(v["due_at"]))
+        rise = _rises_at(case, settings)
+        if rise is not None:
+            points.append(rise)
     elif case.status == "resolved" and case.resolved_at is not None:
         follow = (case.sla or {}).get("follow_up") or {}
         if not follow.get("sent"):
@@ -86,41 +91,47 @@ def tick(session: Session, settings: Settings, now: datetime) -> int:
     for case in due:
         fired += _check(session, case, settings, now)
         schedule(case, settings)
-    fired += age_priorities(session, settings, now)
     fired += assign_queue(session, settings, now)
     return fired
 
 
-def age_priorities(session: Session, settings: Settings, now: datetime) -> int:
-    """Raise the priority of unanswered open cases whose waiting time (``cases.priority.waiting_per_hour``)
-    now lifts them over the next threshold -- while they wait, not only when the customer writes again.
-    Only a rise is written (event, re-planned clocks, card update); returns the number of cases raised."""
+def _rises_at(case: Case, settings: Settings) -> datetime | None:
+    """When waiting time (``cases.priority.waiting_per_hour``) lifts this unanswered case to its next
+    priority level, or None (answered, critical, or the capped waiting points can never get it there)."""
     w = settings.cases.priority
-    if w.waiting_per_hour <= 0 or w.waiting_max <= 0:
+    if case.first_response_at is not None or w.waiting_per_hour <= 0:
+        return None
+    above = [t for level, t in w.thresholds.items() if RANK.get(level, 0) > RANK.get(case.priority, 1)]
+    if not above:
+        return None
+    parts = case.priority_parts or {}
+    others = sum(v for k, v in parts.items() if k != "waiting")
+    # the waiting points that reach the threshold; and ``_age`` acts only once they have grown
+    needed = max(min(above) - others, parts.get("waiting", 0.0) + 0.1)
+    if needed > w.waiting_max:
+        return None
+    return case.opened_at + timedelta(hours=needed / w.waiting_per_hour, seconds=1)
+
+
+def _age(session: Session, case: Case, settings: Settings, now: datetime) -> int:
+    """Raise an unanswered case's priority when its waiting time now lifts it over the next threshold --
+    while it waits, not only when the customer writes again (event, re-planned clocks, card update)."""
+    w = settings.cases.priority
+    if case.first_response_at is not None:
         return 0
-    raised = 0
-    rows = session.scalars(
-        select(Case).where(
-            Case.status.in_(assign.OPEN_STATUSES), Case.first_response_at.is_(None), Case.priority != "critical"
-        )
-    )
-    for case in rows:
-        points = round(waiting_points((now - case.opened_at).total_seconds() / 3600, w), 1)
-        if points <= (case.priority_parts or {}).get("waiting", 0.0):
-            continue
-        parts, total = merge(case.priority_parts or {}, {"waiting": points})
-        level = level_for(total, w)
-        if RANK[level] <= RANK.get(case.priority, 1):
-            continue
-        before = case.priority
-        case.priority_parts, case.priority_score, case.priority = parts, total, level
-        ev = card.event(
-            session, case, "priority_raised", "gripewatch", now, before=before, after=level, reason="waiting"
-        )
-        plan(case, settings)
-        card.refresh(session, case, settings, now, ev)
-        raised += 1
-    return raised
+    points = round(waiting_points((now - case.opened_at).total_seconds() / 3600, w), 1)
+    if points <= (case.priority_parts or {}).get("waiting", 0.0):
+        return 0
+    parts, total = merge(case.priority_parts or {}, {"waiting": points})
+    level = level_for(total, w)
+    if RANK[level] <= RANK.get(case.priority, 1):
+        return 0
+    before = case.priority
+    case.priority_parts, case.priority_score, case.priority = parts, total, level
+    ev = card.event(session, case, "priority_raised", "gripewatch", now, before=before, after=level, reason="waiting")
+    plan(case, settings)
+    card.refresh(session, case, settings, now, ev)
+    return 1
 
 
 def _check(session: Session, case: Case, settings: Settings, now: datetime) -> int:
@@ -149,6 +160,7 @@ def _check(session: Session, case: Case, settings: Settings, now: datetime) -> i
             card.refresh(session, case, settings, now, ev)
             fired += 1
         return fired
+    fired += _age(session, case, settings, now)
     sla = {k: dict(v) for k, v in (case.sla or {}).items()}
     for clock in CLOCKS:
         v = sla.get(clock)
