@@ -184,6 +184,8 @@ def attach(session: Session, case: Case, mention: Mention, settings: Settings, n
     if raised:
         card.event(session, case, "priority_raised", "gripewatch", now, before=before, after=case.priority)
         sla.plan(case, settings)
+    else:  # more points, same level: waiting now reaches the next level sooner
+        sla.schedule(case, settings)
     enqueue(
         session,
         f"update:{mention.source}:{mention.external_id}",

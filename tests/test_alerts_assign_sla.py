@@ -187,3 +187,30 @@ def test_waiting_raises_priority_without_a_new_post(tmp_path: Path, db: Database
         ev = s.scalars(select(CaseEvent).where(CaseEvent.kind == "priority_raised")).one()
         assert ev.case_id == waiting.id and ev.detail["reason"] == "waiting" and ev.detail["after"] == "high"
         assert s.get(Case, answered.id).priority == "normal"
+
+
+def test_a_new_post_moves_the_waiting_checkpoint_forward(tmp_path: Path, db: Database, db_url: str) -> None:
+    """The customer writes again: repeated contact adds points without changing the level yet, so waiting
+    reaches the next level sooner -- the case's next check moves to that earlier moment."""
+    weights = {
+        "waiting_per_hour": 20,
+        "waiting_max": 200,
+        "repeat_contact": 10,
+        "thresholds": {"critical": 500, "high": 100, "normal": 1},
+    }
+    first = [rec(1, COMPLAINT)]
+    settings = make_settings(tmp_path, db_url, first, cases={"priority": weights})
+    start = datetime(2026, 11, 10, 10, tzinfo=UTC)
+    run_source(db, settings, settings.sources[0], now=Clock(start))
+    with db.sessions() as s:
+        before = s.scalars(select(Case)).one().next_check_at
+    settings = make_settings(
+        tmp_path, db_url, [*first, rec(2, "@AcmeHelp hello?? still nothing")], cases={"priority": weights}
+    )
+    run_source(db, settings, settings.sources[0], now=Clock(start + timedelta(minutes=10)))
+    with db.sessions() as s:
+        c = s.scalars(select(Case)).one()
+        assert c.priority == "normal" and c.mention_count == 2 and c.priority_parts.get("repeat_contact")
+        rise = sla._rises_at(c, settings)
+        assert rise is not None and rise < before
+        assert c.next_check_at == rise
