@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from gripewatch.alerts import assign, card, sla
+from gripewatch.alerts.outbox import enqueue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import assign, card, sla
-from alerts.outbox import enqueue
 from gripewatch.config import Settings
 from gripewatch.errors import GripewatchError
 from gripewatch.models import Case, Feedback, Mention

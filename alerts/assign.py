@@ -13,14 +13,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from gripewatch.alerts.hours import on_shift
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from alerts.hours import on_shift
 from gripewatch.config import Settings, StaffMember
-from gripewatch.models import Case
-
-OPEN_STATUSES = ("new", "acknowledged", "waiting", "escalated")
+from gripewatch.models import OPEN_STATUSES, Case
 
 
 def choose_agent(

@@ -18,18 +18,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from gripewatch.alerts import actions
+from gripewatch.alerts.blocks import ACTION_PREFIX
+from gripewatch.alerts.outbox import dispatch
+from gripewatch.alerts.slack import SlackNotifier, check_channels
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from alerts import actions
-from alerts.blocks import ACTION_PREFIX
-from alerts.outbox import dispatch
-from alerts.slack import SlackNotifier, check_channels
-from gripewatch import leases
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, LockBusy
 from gripewatch.models import Case, utcnow
+from gripewatch.runtime import leases
 
 log = logging.getLogger(__name__)
 _PATTERN = re.compile(f"^{ACTION_PREFIX}(" + "|".join(actions.ACTIONS) + ")$")

@@ -13,17 +13,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gripewatch.alerts import ACTIONS
+from gripewatch.alerts.outbox import enqueue
+from gripewatch.alerts.reply import first_response_p90, suggested_reply
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.outbox import enqueue
-from alerts.reply import first_response_p90, suggested_reply
 from gripewatch.config import Settings
 from gripewatch.models import Case, CaseEvent, Mention
 
 __all__ = ["ACTIONS", "CaseEvent", "card_payload", "escalation_post", "event", "note", "refresh", "who"]
 
-ACTIONS = ("acknowledge", "assign_me", "replied", "resolve", "escalate", "not_complaint")
 _VERBS = {
     "opened": "opened",
     "assigned": "assigned",
@@ -138,7 +138,7 @@ def escalation_post(
     session: Session, case: Case, settings: Settings, key: str, text: str, at: datetime | None = None
 ) -> None:
     """Queue a post in the escalations channel mentioning every manager."""
-    from alerts.assign import managers
+    from gripewatch.alerts.assign import managers
 
     tags = " ".join(f"<@{m.slack_id}>" for m in managers(settings)) or "(no managers in the staff roster)"
     payload = {"case_id": case.id, "title": f"Escalation · case #{case.id}", "text": f"{tags} {text}"}

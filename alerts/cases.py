@@ -19,12 +19,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from gripewatch.alerts import assign, card, sla
+from gripewatch.alerts.outbox import enqueue
+from gripewatch.alerts.priority import RANK, Facts, merge, score
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import assign, card, sla
-from alerts.outbox import enqueue
-from alerts.priority import RANK, Facts, merge, score
 from gripewatch.config import Settings
 from gripewatch.models import Author, Case, Mention
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from gripewatch.alerts.notify import Alert, Notifier
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts.notify import Alert, Notifier
 from gripewatch.config import OutboxConfig
 from gripewatch.errors import NotifyError
 from gripewatch.models import Case, Outbox, utcnow

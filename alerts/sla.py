@@ -17,12 +17,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from gripewatch.alerts import assign, card
+from gripewatch.alerts.hours import add_working_time
+from gripewatch.alerts.priority import RANK, level_for, merge, waiting_points
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import assign, card
-from alerts.hours import add_working_time
-from alerts.priority import RANK, level_for, merge, waiting_points
 from gripewatch.config import Settings
 from gripewatch.models import Case
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from analysis.model import ComplaintModel, Scored, default_model, describe, score_batch
+from gripewatch.analysis.model import ComplaintModel, Scored, default_model, describe, score_batch
 
 
 def score(

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.text import normalise
+from gripewatch.analysis.text import normalise
 
 
 class DataError(ValueError):

@@ -24,8 +24,7 @@ from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
-
-from analysis.features import DENSE_NAMES, Features, extract
+from gripewatch.analysis.features import DENSE_NAMES, Features, extract
 
 ARTIFACT_DIR = Path(__file__).resolve().parent
 _FLOOR = 0.05  # contributions smaller than this are never reasons

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from analysis.rules import Gated
+from gripewatch.analysis.rules import Gated
 
 _RT = re.compile(r"^\s*RT\s+@\w+\s*:?", re.IGNORECASE)
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from analysis.rules import Gated, NameMatcher, compile_any, compile_names
+from gripewatch.analysis.rules import Gated, NameMatcher, compile_any, compile_names
 
 DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
     "delivery": (

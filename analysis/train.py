@@ -24,12 +24,11 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-
-from analysis import model as model_mod
-from analysis.dataset import Row, file_sha256, load_rows
-from analysis.features import DENSE_NAMES, extract
-from analysis.metrics import best_threshold, report
-from analysis.sentiment import polarity
+from gripewatch.analysis import model as model_mod
+from gripewatch.analysis.dataset import Row, file_sha256, load_rows
+from gripewatch.analysis.features import DENSE_NAMES, extract
+from gripewatch.analysis.metrics import best_threshold, report
+from gripewatch.analysis.sentiment import polarity
 
 #: Default training parameters (recorded in the artifact).
 PARAMS = {"C": 0.3, "nb_alpha": 1.0, "min_df": 2, "inner_folds": 5, "seed": 0, "threshold_rule": "balanced"}
@@ -69,8 +68,8 @@ def _product_rules(texts: Sequence[str], vaders: Sequence[dict[str, float]]) -> 
     """Per text: noise (never a complaint) and complaint-by-rule, exactly as :func:`analysis.analyse_batch`
     decides them with default settings. The rules are fixed in advance, nothing is fitted, so the CV of
     model + rules is as honest as the model's."""
-    from analysis import noise, rules
-    from analysis.score import AnalysisSettings
+    from gripewatch.analysis import noise, rules
+    from gripewatch.analysis.score import AnalysisSettings
 
     s = AnalysisSettings()
     pats = s.rule_patterns()

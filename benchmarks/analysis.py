@@ -27,7 +27,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
-from analysis import analyse, analyse_batch  # noqa: E402
+from gripewatch.analysis import analyse, analyse_batch  # noqa: E402
 
 ROUNDS = 3
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "complaints_train.csv"

@@ -66,7 +66,7 @@ def main() -> None:
             Path(tmp) / "config.yaml",
         )
         db = open_database(settings.database.url)
-        from analysis import analyse
+        from gripewatch.analysis import analyse
 
         analyse("warm-up: load the model once")
         t0 = time.perf_counter()

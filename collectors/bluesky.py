@@ -12,9 +12,18 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gripewatch.collectors.base import (
+    Edge,
+    Mention,
+    NetworkOptions,
+    Page,
+    TransientError,
+    http_error,
+    newest_first,
+    parse_time,
+)
 from pydantic import Field, SecretStr
 
-from collectors.base import Edge, Mention, NetworkOptions, Page, TransientError, http_error, newest_first, parse_time
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 

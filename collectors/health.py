@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from gripewatch.alerts.outbox import enqueue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from alerts.outbox import enqueue
 from gripewatch.config import Settings, SourceConfig
 from gripewatch.models import Mention, SourceState
 

@@ -17,9 +17,7 @@ from typing import Any
 import praw
 import prawcore
 import requests
-from pydantic import Field, SecretStr
-
-from collectors.base import (
+from gripewatch.collectors.base import (
     Edge,
     EdgeAdapter,
     Mention,
@@ -31,6 +29,8 @@ from collectors.base import (
     newest_first,
     parse_time,
 )
+from pydantic import Field, SecretStr
+
 from gripewatch.brands import BrandMatcher
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError

@@ -16,9 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import tweepy
-from pydantic import Field, SecretStr
-
-from collectors.base import (
+from gripewatch.collectors.base import (
     Edge,
     EdgeAdapter,
     Mention,
@@ -29,6 +27,8 @@ from collectors.base import (
     parse_time,
     reset_from_headers,
 )
+from pydantic import Field, SecretStr
+
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 

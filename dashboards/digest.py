@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from alerts.hours import add_working_time
-from dashboards.period import Period
-from dashboards.problems import Complaint, group_complaints
-from dashboards.spikes import ALL, Spike, hourly_series, scan_spikes
+from gripewatch.alerts.hours import add_working_time
+from gripewatch.dashboards.period import Period
+from gripewatch.dashboards.problems import Complaint, group_complaints
+from gripewatch.dashboards.spikes import ALL, Spike, hourly_series, scan_spikes
+
 from gripewatch.config import DigestConfig, WorkingHours
 
 OPEN = ("new", "acknowledged", "waiting", "escalated")
@@ -337,7 +338,7 @@ def _days(p: Period, cur: list[VolumeRow], old: list[VolumeRow], zone: ZoneInfo)
 def _problems(
     ours: list[ComplaintRow], prev: list[ComplaintRow], data: DigestInput, cfg: DigestConfig, mask
 ) -> list[Problem]:  # type: ignore[no-untyped-def]
-    from dashboards.problems import terms
+    from gripewatch.dashboards.problems import terms
 
     ignore = [*data.brands, *cfg.competitors, *data.handles, *data.keywords]
     groups = group_complaints([Complaint(c.id, c.text, c.author, c.topics) for c in ours], ignore, max_groups=cfg.top_n)

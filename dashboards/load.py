@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from gripewatch.dashboards.digest import OPEN, CaseRow, ComplaintRow, DigestInput, EventRow, VolumeRow
+from gripewatch.dashboards.period import Period
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from dashboards.digest import OPEN, CaseRow, ComplaintRow, DigestInput, EventRow, VolumeRow
-from dashboards.period import Period
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.models import Author, Case, CaseEvent, Mention
@@ -190,9 +190,9 @@ def _cases(s: Session, period: Period, complained: set[int]) -> tuple[CaseRow, .
 
 def make_digest(db: Database, settings: Settings, period_text: str, now: datetime):  # type: ignore[no-untyped-def]
     """Load, build and chart the digest of ``period_text``: (digest, chart PNG)."""
-    from dashboards.charts import digest_chart
-    from dashboards.digest import build_digest
-    from dashboards.period import parse_period
+    from gripewatch.dashboards.charts import digest_chart
+    from gripewatch.dashboards.digest import build_digest
+    from gripewatch.dashboards.period import parse_period
 
     period = parse_period(period_text, settings.digest.timezone, now)
     digest = build_digest(load_digest_input(db, settings, period, now), settings.digest)

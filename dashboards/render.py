@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from gripewatch.dashboards.digest import ALL, Digest
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from dashboards.digest import ALL, Digest
-
-_env = Environment(loader=PackageLoader("dashboards", "templates"), autoescape=select_autoescape(["html"]))
+_env = Environment(loader=PackageLoader("gripewatch.dashboards", "templates"), autoescape=select_autoescape(["html"]))
 
 
 def fmt_minutes(m: float | None) -> str:

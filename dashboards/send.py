@@ -15,11 +15,11 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+from gripewatch.dashboards.digest import Digest
+from gripewatch.dashboards.render import data_uri, render_html, render_slack_blocks, render_text, slack_fallback_text
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from dashboards.digest import Digest
-from dashboards.render import data_uri, render_html, render_slack_blocks, render_text, slack_fallback_text
 from gripewatch.config import DigestEmailConfig, Settings
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, InputError, NotifyError
@@ -66,7 +66,7 @@ def find_posted(d: Digest, client: WebClient, channel: str) -> str | None:
 
     A look-up that fails (no ``channels:history``/``groups:history`` scope, Slack down) is logged and
     answers None: a digest posted twice is better than a digest never posted."""
-    from alerts.slack import channel_id, message_with_key
+    from gripewatch.alerts.slack import channel_id, message_with_key
 
     try:
         resp = client.conversations_history(channel=channel_id(client, channel), limit=200, include_all_metadata=True)
@@ -137,7 +137,7 @@ def slack_client(settings: Settings) -> WebClient:
 def send_scheduled_digest(db: Database, settings: Settings, now: datetime) -> list[str]:
     """The scheduled weekly digest of last week: to Slack (``channels.digest``; printed in console mode)
     and by e-mail when ``digest.email.recipients`` are set. Returns where it went."""
-    from dashboards.load import make_digest
+    from gripewatch.dashboards.load import make_digest
 
     digest, chart = make_digest(db, settings, "last-week", now)
     sent = []

@@ -146,7 +146,7 @@ def check_spikes(db: Database, settings: Settings, now: datetime) -> list[Spike]
     The alert links the cases behind the spike; the cooldown is kept in the
     ``spike_alerts`` table, so repeated checks (cron, scheduler) alert once.
     """
-    from alerts.outbox import enqueue  # late: keep the pure part import-light
+    from gripewatch.alerts.outbox import enqueue  # late: keep the pure part import-light
 
     cfg = settings.digest.spikes
     if not cfg.enabled:

@@ -13,6 +13,17 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from gripewatch.dashboards import auth
+from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
+from gripewatch.dashboards.queue import (
+    PRIORITIES,
+    SLA_STATES,
+    STATUSES,
+    QueueFilter,
+    first_response_targets,
+    query_queue,
+    sla_state,
+)
 from sqlalchemy import case, func, select
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -22,17 +33,6 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
-from dashboards import auth
-from dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
-from dashboards.queue import (
-    PRIORITIES,
-    SLA_STATES,
-    STATUSES,
-    QueueFilter,
-    first_response_targets,
-    query_queue,
-    sla_state,
-)
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, GripewatchError
@@ -168,8 +168,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
 
     @login_required
     async def trends_png(request: Request) -> Response:
-        from dashboards.charts import trend_chart
-        from dashboards.load import hour_bucket
+        from gripewatch.dashboards.charts import trend_chart
+        from gripewatch.dashboards.load import hour_bucket
 
         end = now()
         start = (end - timedelta(days=56)).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -189,8 +189,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
 
     @login_required
     async def digest_page(request: Request) -> Response:
-        from dashboards.load import make_digest
-        from dashboards.render import data_uri, render_html
+        from gripewatch.dashboards.load import make_digest
+        from gripewatch.dashboards.render import data_uri, render_html
 
         try:
             d, chart = make_digest(db, settings, request.query_params.get("period") or "last-week", now())

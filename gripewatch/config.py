@@ -19,7 +19,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError, field_validator
 
-from analysis import AnalysisSettings
+from gripewatch.analysis.settings import AnalysisSettings
+from gripewatch.collectors import REGISTRY  # names → import paths; a source's module loads when it is used
 from gripewatch.errors import ConfigError
 
 DEFAULT_PATH = "config.yaml"
@@ -439,8 +440,6 @@ def _validate_parts(
     settings: Settings, data: dict[str, Any], base: Path, path: Path, missing: dict[str, str]
 ) -> Settings:
     """Validate the parts whose schema lives elsewhere: analysis and each source's options."""
-    from collectors import REGISTRY  # late: collectors import config types
-
     raw_analysis = data.get("analysis") or {}
     if not isinstance(raw_analysis, dict):
         raise ConfigError(f"{path}: analysis: must be a mapping")

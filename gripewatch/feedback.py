@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alerts import cases
+from gripewatch.alerts import cases
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import InputError

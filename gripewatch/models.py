@@ -53,6 +53,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+# A case is open (someone owes the customer an answer or a resolution) in these statuses.
+OPEN_STATUSES = ("new", "acknowledged", "waiting", "escalated")
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
 

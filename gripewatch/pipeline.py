@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from alerts import cases
-from analysis import Analysis, analyse_batch
-from collectors import REGISTRY, Page
-from collectors.base import Mention as Incoming
-from collectors.base import provenance
+from gripewatch.alerts import cases
+from gripewatch.analysis import Analysis, analyse_batch
 from gripewatch.brands import BrandMatcher
+from gripewatch.collectors import REGISTRY
+from gripewatch.collectors.base import Mention as Incoming
+from gripewatch.collectors.base import Page, provenance
 from gripewatch.config import Settings, SourceConfig
 from gripewatch.db import Database
 from gripewatch.errors import RateLimited, SourceError
@@ -115,7 +115,7 @@ def run_source(
         if edge is not None:
             state.budget_window_start, state.budget_used = edge.budget.window_start, edge.budget.used
         s.flush()
-        from collectors.health import raise_ops_alerts
+        from gripewatch.collectors.health import raise_ops_alerts
 
         if key == source.name:
             run.ops_alert = raise_ops_alerts(s, settings, source, at)

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gripewatch.alerts.console import ConsoleNotifier
 from rich.console import Console
 
-from alerts.console import ConsoleNotifier
 from gripewatch.config import Settings, settings_from_dict
 from gripewatch.db import Database
-from gripewatch.jobs import run_once
+from gripewatch.runtime.jobs import run_once
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # the Monday after the demo's last week (2026-W47)
 SECRET = "test-secret-key-0123456789abcdef"

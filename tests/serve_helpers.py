@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from sqlalchemy import create_engine, text
 
-from gripewatch.runlog import overlaps
+from gripewatch.runtime.runlog import overlaps
 from tests.fakes.slack import FakeSlack
 from tests.test_crash import setup_run
 
@@ -62,7 +62,7 @@ class Serve:
     def __init__(self, cfg: Path, *args: str) -> None:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gripewatch.cli", "serve", "--config", str(cfg), *args],
+            [sys.executable, "-m", "gripewatch", "serve", "--config", str(cfg), *args],
             env={**os.environ, **TOKEN_ENV},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
+from gripewatch.alerts import actions
+from gripewatch.alerts.priority import Facts, score
+from gripewatch.alerts.reply import promise, suggested_reply
 from sqlalchemy import select
 
-from alerts import actions
-from alerts.priority import Facts, score
-from alerts.reply import promise, suggested_reply
 from gripewatch.cli import cli
 from gripewatch.config import PriorityWeights
 from gripewatch.db import Database
@@ -50,7 +50,7 @@ def test_measured_p90_reaches_the_card(tmp_path: Path, db: Database, db_url: str
         c = s.scalars(select(Case).where(Case.first_response_at.is_(None))).first()
         actions.apply(s, settings, c.id, "acknowledge", "UA1", clock())
     with db.sessions() as s:
-        from alerts.outbox import Outbox
+        from gripewatch.alerts.outbox import Outbox
 
         last = s.scalars(select(Outbox).where(Outbox.kind == "card_update").order_by(Outbox.id.desc())).first()
         assert last.payload["measured_p90_minutes"] == 90 and "within 2 hours" in last.payload["suggested_reply"]

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from gripewatch.analysis import AnalysisSettings, analyse, analyse_batch
+from gripewatch.analysis.model import ARTIFACT_DIR, JSON_NAME, NPZ_NAME, load
 
-from analysis import AnalysisSettings, analyse, analyse_batch
-from analysis.cli_model import model as model_cli
-from analysis.model import ARTIFACT_DIR, JSON_NAME, NPZ_NAME, load
+from gripewatch.cli.model import model as model_cli
 
 
 def test_artifact_is_plain_data_and_loads_without_pickle():
@@ -94,7 +94,7 @@ def test_probabilities_are_in_unit_interval():
 
 @pytest.mark.shared
 def test_retraining_reproduces_recorded_cv_metrics(training_csv, tmp_path):
-    from analysis.train import train
+    from gripewatch.analysis.train import train
 
     recorded = json.loads((ARTIFACT_DIR / JSON_NAME).read_text())
     res = train(training_csv, out_dir=tmp_path, lodo=False)
@@ -106,7 +106,7 @@ def test_retraining_reproduces_recorded_cv_metrics(training_csv, tmp_path):
 
 @pytest.mark.shared
 def test_feedback_that_ruins_the_model_is_refused(training_csv, tmp_path):
-    from analysis.train import train
+    from gripewatch.analysis.train import train
 
     train(training_csv, out_dir=tmp_path, lodo=False)
     before = (tmp_path / NPZ_NAME).read_bytes()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from analysis import AnalysisSettings, analyse, analyse_batch
-from analysis.noise import is_near_duplicate, near_duplicate_key, noise_kind
+from gripewatch.analysis import AnalysisSettings, analyse, analyse_batch
+from gripewatch.analysis.noise import is_near_duplicate, near_duplicate_key, noise_kind
 
 TRIGGERS = [
     ("manager", "@AcmeBank this is unacceptable, I want to speak to a manager now"),
@@ -173,8 +172,8 @@ GATE_TEXTS = [
 
 
 def test_literal_gates_never_change_a_match():
-    from analysis import rules
-    from analysis.topics import DEFAULT_TOPICS
+    from gripewatch.analysis import rules
+    from gripewatch.analysis.topics import DEFAULT_TOPICS
 
     lists = [rules.MANAGER, rules.LEGAL, rules.SAFETY, rules.CHURN, rules.REPEAT, *DEFAULT_TOPICS.values()]
     for patterns in lists:
@@ -187,7 +186,7 @@ def test_literal_gates_never_change_a_match():
 
 
 def test_no_gate_when_one_cannot_be_derived():
-    from analysis import rules
+    from gripewatch.analysis import rules
 
     assert rules.literal_gate([r"(?i)lawyer"]) is None  # case-insensitive: a literal test would miss
     assert rules.literal_gate([r"\w+ ?x"]) is None  # no literal of 2+ characters

@@ -35,7 +35,7 @@ def test_every_command_has_help_with_an_example(name: str, cmd: click.Command) -
 
 def test_demo_prints_alerts_and_a_summary(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "gripewatch.cli", "demo", "--dir", str(tmp_path / "d")],
+        [sys.executable, "-m", "gripewatch", "demo", "--dir", str(tmp_path / "d")],
         capture_output=True,
         text=True,
         timeout=300,
@@ -50,7 +50,7 @@ def test_demo_prints_alerts_and_a_summary(tmp_path: Path) -> None:
     n_cases = int(summary.split(" cases (")[0].rsplit(" ", 1)[1])
     assert n_cases >= 10
     again = subprocess.run(
-        [sys.executable, "-m", "gripewatch.cli", "demo", "--dir", str(tmp_path / "d")],
+        [sys.executable, "-m", "gripewatch", "demo", "--dir", str(tmp_path / "d")],
         capture_output=True,
         text=True,
         timeout=60,

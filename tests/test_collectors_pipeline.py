@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from gripewatch.alerts.notify import Delivery
 from sqlalchemy import select
 
-from alerts.notify import Delivery
 from gripewatch.cli import cli
 from gripewatch.config import settings_from_dict
 from gripewatch.db import Database
-from gripewatch.jobs import run_once
 from gripewatch.models import Case, Mention, Outbox, SourceState
+from gripewatch.runtime.jobs import run_once
 from tests.conftest import write_config
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.rss import FakeFeed

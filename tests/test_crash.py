@@ -78,7 +78,7 @@ def setup_run(tmp_path: Path, name: str, fake: FakeSlack, recs: list[dict]) -> t
 def run_cli(cfg: Path) -> subprocess.Popen:
     env = {**os.environ, "GW_CRASH_TOKEN": "xoxb-crash-test"}
     return subprocess.Popen(
-        [sys.executable, "-m", "gripewatch.cli", "run-once", "--config", str(cfg), "--wait", "60"],
+        [sys.executable, "-m", "gripewatch", "run-once", "--config", str(cfg), "--wait", "60"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from alerts import sla
-from dashboards.queue import QueueFilter, first_response_targets, query_queue, sla_state
+from gripewatch.alerts import sla
+from gripewatch.dashboards.queue import QueueFilter, first_response_targets, query_queue, sla_state
+
 from gripewatch.models import Case
 from tests.conftest import make_settings
 

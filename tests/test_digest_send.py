@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from gripewatch.dashboards import send
+from gripewatch.dashboards.load import make_digest
 from slack_sdk import WebClient
 
-from dashboards import send
-from dashboards.load import make_digest
 from gripewatch.cli import cli
 from gripewatch.config import DigestEmailConfig
 from gripewatch.db import open_database

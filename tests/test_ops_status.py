@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from gripewatch.alerts.console import ConsoleNotifier
 from sqlalchemy import select
 
-from alerts.console import ConsoleNotifier
 from gripewatch.cli import cli
 from gripewatch.db import Database
-from gripewatch.jobs import run_once
-from gripewatch.metrics import HttpEndpoint, Metrics
 from gripewatch.models import Case, JobRun, Mention, Outbox, utcnow
-from gripewatch.retention import purge
+from gripewatch.runtime.jobs import run_once
+from gripewatch.runtime.metrics import HttpEndpoint, Metrics
+from gripewatch.runtime.retention import purge
 from tests.conftest import BRAND, make_settings, word, write_config
 
 RECS = [
@@ -96,12 +96,12 @@ def test_healthz_and_metrics(tmp_path: Path, db: Database) -> None:
 
 
 def test_json_logs_redact_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from gripewatch.cli_ops import _logging
+    from gripewatch.cli.common import setup_logging
 
     settings = make_settings(
         tmp_path, "sqlite://", RECS, slack={"mode": "api", "token": "xoxb-very-secret-1234"}, logging={"format": "json"}
     )
-    _logging(settings, 0, None, logging.INFO)
+    setup_logging(settings, 0, None, logging.INFO)
     logging.getLogger("gripewatch.test").warning("token is %s", "xoxb-very-secret-1234")
     err = capsys.readouterr().err.strip().splitlines()[-1]
     line = json.loads(err)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gripewatch.alerts.console import ConsoleNotifier
 from sqlalchemy import func, select
 
-from alerts.console import ConsoleNotifier
 from gripewatch.db import Database
-from gripewatch.jobs import run_once
 from gripewatch.models import Author, Case, CaseEvent, Mention, Outbox, SourceState
+from gripewatch.runtime.jobs import run_once
 from tests.conftest import make_settings, word
 
 COMPLAINT = "@AcmeHelp my Acme Hub order never arrived, still waiting two weeks later. Where is my refund?"

@@ -15,19 +15,19 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
+from gripewatch.alerts.console import ConsoleNotifier
+from gripewatch.collectors import REGISTRY
+from gripewatch.collectors.base import Mention, Options, Page
 from sqlalchemy import select
 
-from alerts.console import ConsoleNotifier
-from collectors import REGISTRY
-from collectors.base import Mention, Options, Page
-from gripewatch import leases
 from gripewatch.config import SchedulerConfig, SourceConfig
 from gripewatch.db import Database
 from gripewatch.errors import RateLimited
 from gripewatch.models import JobRun, SourceState
-from gripewatch.polling import poll_interval, poll_not_before
-from gripewatch.runlog import overlaps
-from gripewatch.scheduler import Daemon, digest_trigger
+from gripewatch.runtime import leases
+from gripewatch.runtime.polling import poll_interval, poll_not_before
+from gripewatch.runtime.runlog import overlaps
+from gripewatch.runtime.scheduler import Daemon, digest_trigger
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)

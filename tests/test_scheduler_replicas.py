@@ -78,7 +78,7 @@ def test_serve_and_cron_run_once_on_sqlite(tmp_path: Path, fake_slack: FakeSlack
     cfg, url = serve_config(tmp_path, "lite", fake_slack, recs[:step])
     daemon = Serve(cfg)
     env = {**os.environ, **TOKEN_ENV}
-    cron = [sys.executable, "-m", "gripewatch.cli", "run-once", "--config", str(cfg), "--wait", "0"]
+    cron = [sys.executable, "-m", "gripewatch", "run-once", "--config", str(cfg), "--wait", "0"]
     try:
         for i in range(1, CHUNKS + 1):
             result = subprocess.run(cron, env=env, capture_output=True, text=True, timeout=60)

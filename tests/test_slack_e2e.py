@@ -19,18 +19,18 @@ from typing import Any
 
 import httpx
 import yaml
+from gripewatch.alerts.bolt_app import build_app
+from gripewatch.alerts.outbox import dispatch
+from gripewatch.alerts.slack import SlackNotifier
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
-from alerts.bolt_app import build_app
-from alerts.outbox import dispatch
-from alerts.slack import SlackNotifier
 from gripewatch.db import Database
-from gripewatch.jobs import deliver
 from gripewatch.models import Case, CaseEvent, Feedback, Outbox
 from gripewatch.pipeline import run_source
+from gripewatch.runtime.jobs import deliver
 from tests.conftest import BRAND, make_settings, word
 from tests.fakes.slack import FakeSlack
 
@@ -302,7 +302,7 @@ def slack_serve(tmp_path: Path, db_url: str, fake: FakeSlack, *args: str) -> Ite
     staff = [{"slack_id": AGENT, "name": "Ann"}, {"slack_id": AGENT2, "name": "Bo"}]
     cfg.write_text(yaml.safe_dump({"database": {"url": db_url}, "brands": [BRAND], "slack": slack, "staff": staff}))
     secrets = {"TEST_SLACK_TOKEN": "xoxb-test", "TEST_SLACK_SECRET": SECRET, "TEST_SLACK_APP_TOKEN": "xapp-1-test"}
-    cmd = [sys.executable, "-m", "gripewatch.cli", "slack", "serve", *args, "--config", str(cfg)]
+    cmd = [sys.executable, "-m", "gripewatch", "slack", "serve", *args, "--config", str(cfg)]
     proc = subprocess.Popen(
         cmd, env={**os.environ, **secrets}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from gripewatch.alerts.outbox import dispatch
+from gripewatch.alerts.slack import SlackNotifier
 from sqlalchemy import select
 
-from alerts.outbox import dispatch
-from alerts.slack import SlackNotifier
 from gripewatch.db import Database
-from gripewatch.jobs import collect_source
 from gripewatch.models import Outbox
+from gripewatch.runtime.jobs import collect_source
 from tests.conftest import make_settings
 from tests.fakes.slack import FakeSlack
 

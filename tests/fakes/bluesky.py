@@ -7,7 +7,8 @@ import json
 import time
 from typing import Any
 
-from collectors.base import parse_time
+from gripewatch.collectors.base import parse_time
+
 from tests.fakes.platform import FakePlatform, Post, Reply
 
 DID = "did:plc:fakesearcher0000000000000"

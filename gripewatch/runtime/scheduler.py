@@ -10,7 +10,7 @@ Jobs (stable ids, ``replace_existing=True``, explicit ``misfire_grace_time``,
     digest        the weekly digest at digest.day / digest.time / digest.timezone (dashboards.send)
     retention     purge old mention texts, daily
 
-Every job runs inside :func:`gripewatch.runlog.job`, i.e. only while it holds
+Every job runs inside :func:`gripewatch.runtime.runlog.job`, i.e. only while it holds
 the job's lease in the database, so replicas (and a cron ``run-once``) never
 run the same job at once, and each run is recorded in ``job_runs``. Before a
 periodic job runs it checks when the job last started (in any replica), so N
@@ -34,15 +34,15 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from alerts.notify import Notifier
-from collectors import Page
-from gripewatch import runlog
+from gripewatch.alerts.notify import Notifier
+from gripewatch.collectors.base import Page
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import LockBusy, RateLimited, StorageError
 from gripewatch.models import SourceState, utcnow
 from gripewatch.pipeline import build_collector, run_source
-from gripewatch.polling import poll_interval, poll_not_before
+from gripewatch.runtime import runlog
+from gripewatch.runtime.polling import poll_interval, poll_not_before
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ class Daemon:
 
     def dispatch(self) -> None:
         """Deliver every due alert, again while new ones were stored meanwhile."""
-        from alerts.outbox import dispatch
+        from gripewatch.alerts.outbox import dispatch
 
         def body(run: runlog.Run) -> None:
             sent = failed = 0
@@ -285,7 +285,7 @@ class Daemon:
 
     def check_sla(self) -> None:
         """SLA reminders at 75 %, breach escalations, follow-ups and closes; hand queued cases out."""
-        from alerts.sla import tick
+        from gripewatch.alerts.sla import tick
 
         def body(run: runlog.Run) -> None:
             with self.db.sessions() as s, s.begin():
@@ -296,7 +296,7 @@ class Daemon:
 
     def check_spikes(self) -> None:
         """Complaint spikes ("possible outage"): one alert per incident, through the outbox."""
-        from dashboards.spikes import check_spikes
+        from gripewatch.dashboards.spikes import check_spikes
 
         def body(run: runlog.Run) -> None:
             found = check_spikes(self.db, self.settings, self.now())
@@ -319,7 +319,7 @@ class Daemon:
             return last is None or last < fired
 
         def body(run: runlog.Run) -> None:
-            from dashboards.send import send_scheduled_digest
+            from gripewatch.dashboards.send import send_scheduled_digest
 
             sent_to = send_scheduled_digest(self.db, self.settings, self.now())
             run.detail = {"fire_time": fired.isoformat(), "sent_to": sent_to}
@@ -327,7 +327,7 @@ class Daemon:
         self._guarded(DIGEST, body, due)
 
     def purge(self) -> None:
-        from gripewatch.retention import purge
+        from gripewatch.runtime.retention import purge
 
         def body(run: runlog.Run) -> None:
             run.detail = purge(self.db, self.settings.retention, self.now(), self.stop)

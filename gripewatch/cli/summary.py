@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
-from alerts.cases import OPEN_STATUSES
 from gripewatch.db import Database
-from gripewatch.jobs import RunReport
-from gripewatch.models import Case, CaseEvent, Mention, Outbox
+from gripewatch.models import OPEN_STATUSES, Case, CaseEvent, Mention, Outbox
+
+if TYPE_CHECKING:
+    from gripewatch.runtime.jobs import RunReport
 
 
 def summary_table(db: Database, report: RunReport, title: str = "gripewatch run") -> Table:

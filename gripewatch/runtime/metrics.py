@@ -27,7 +27,7 @@ from sqlalchemy import text
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.models import utcnow
-from gripewatch.ops import snapshot
+from gripewatch.runtime.ops import snapshot
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from rich.console import Group
 from rich.table import Table
 from sqlalchemy import func, select
 
-from alerts.cases import OPEN_STATUSES
+from gripewatch.alerts.cases import OPEN_STATUSES
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.models import Case, JobRun, Lease, Outbox, SourceState
-from gripewatch.polling import poll_interval
+from gripewatch.runtime.polling import poll_interval
 
 # open cases without a first response, by how long they have waited
 WAIT_BUCKETS = ((timedelta(hours=1), "waiting <1h"), (timedelta(hours=4), "waiting 1-4h"), (None, "waiting >4h"))

@@ -2,7 +2,7 @@
 
 ``serve(settings)`` installs SIGTERM/SIGINT handlers, connects and migrates
 the database (retrying with exponential back-off, never exiting because the
-database is down), starts the :class:`~gripewatch.scheduler.Daemon` and the
+database is down), starts the :class:`~gripewatch.runtime.scheduler.Daemon` and the
 optional HTTP endpoint, and waits. On a signal it stops taking new work, lets
 the page or delivery in hand finish (every page is one transaction, so a
 half-done page is rolled back by the database), releases its leases and
@@ -18,10 +18,10 @@ from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
-from gripewatch import leases
 from gripewatch.config import Settings
 from gripewatch.db import Database, make_engine, safe_url, upgrade
 from gripewatch.errors import ConfigError, StorageError
+from gripewatch.runtime import leases
 
 log = logging.getLogger("gripewatch.serve")
 
@@ -51,8 +51,8 @@ def connect(settings: Settings, stop: threading.Event) -> Database | None:
 
 def serve(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; 0 after a clean stop, 1 if jobs did not finish in time."""
-    from gripewatch.jobs import make_notifier
-    from gripewatch.scheduler import Daemon
+    from gripewatch.runtime.jobs import make_notifier
+    from gripewatch.runtime.scheduler import Daemon
 
     stop = threading.Event()
     _install_signals(stop)
@@ -95,7 +95,7 @@ def _install_signals(stop: threading.Event) -> None:
 def _endpoint(settings: Settings, db: Database, daemon: Any) -> Any:
     if settings.metrics.port is None:
         return None
-    from gripewatch.metrics import HttpEndpoint, Metrics
+    from gripewatch.runtime.metrics import HttpEndpoint, Metrics
 
     metrics = Metrics(db, settings)
     daemon.on_run = metrics.observe

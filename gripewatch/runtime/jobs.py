@@ -7,14 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from alerts.notify import Notifier
-from alerts.outbox import DispatchResult, dispatch
-from gripewatch import leases, runlog
+from gripewatch.alerts.notify import Notifier
+from gripewatch.alerts.outbox import DispatchResult, dispatch
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import LockBusy
 from gripewatch.models import utcnow
 from gripewatch.pipeline import SourceRun, run_source
+from gripewatch.runtime import leases, runlog
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,10 @@ log = logging.getLogger(__name__)
 def make_notifier(settings: Settings) -> Notifier:
     """The notifier ``slack.mode`` asks for."""
     if settings.slack.mode == "api":
-        from alerts.slack import SlackNotifier
+        from gripewatch.alerts.slack import SlackNotifier
 
         return SlackNotifier.from_config(settings)
-    from alerts.console import ConsoleNotifier
+    from gripewatch.alerts.console import ConsoleNotifier
 
     return ConsoleNotifier()
 
@@ -71,7 +71,7 @@ def deliver(
     now: Callable[[], datetime] = utcnow,
 ) -> DispatchResult:
     """Fire due SLA reminders/escalations/follow-ups, then dispatch the outbox, under its lease."""
-    from alerts.sla import tick
+    from gripewatch.alerts.sla import tick
 
     with runlog.job(db, "outbox", holder, settings.pipeline.lease_seconds, wait) as job_run:
         assert job_run is not None

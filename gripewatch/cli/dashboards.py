@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from gripewatch.cli import config_option, open_db, setup, translate_errors
-from gripewatch.models import utcnow
+from gripewatch.cli.common import config_option, open_db, setup, translate_errors
 
 
 @click.command("digest")
@@ -39,8 +38,9 @@ def digest_cmd(period: str, to: str, output: str | None, config_path: str | None
 
     Example: gripewatch digest --period 2026-W47 --to file --output digest.html
     """
-    from dashboards import send
-    from dashboards.load import make_digest
+    from gripewatch.dashboards import send
+    from gripewatch.dashboards.load import make_digest
+    from gripewatch.models import utcnow
 
     settings = setup(config_path, verbose)
     db = open_db(settings)
@@ -53,7 +53,7 @@ def digest_cmd(period: str, to: str, output: str | None, config_path: str | None
         sent = send.send_email(digest, chart, settings.digest.email)
         click.echo(f"digest {digest.period.label} e-mailed to {', '.join(sent)}")
     elif output == "-":
-        from dashboards.render import render_text
+        from gripewatch.dashboards.render import render_text
 
         click.echo(render_text(digest))
     else:
@@ -73,7 +73,8 @@ def spikes_cmd(config_path: str | None, verbose: int) -> None:
 
     Example: */10 * * * * gripewatch spikes
     """
-    from dashboards.spikes import check_spikes
+    from gripewatch.dashboards.spikes import check_spikes
+    from gripewatch.models import utcnow
 
     settings = setup(config_path, verbose)
     found = check_spikes(open_db(settings), settings, utcnow())
@@ -101,7 +102,7 @@ def dashboard_cmd(
 
     Example: SECRET_KEY=... gripewatch dashboard --host 127.0.0.1 --port 8000
     """
-    from dashboards.auth import hash_password as make_hash
+    from gripewatch.dashboards.auth import hash_password as make_hash
 
     if hash_password:
         pw = click.prompt("Password", hide_input=True, confirmation_prompt=True)
@@ -109,7 +110,7 @@ def dashboard_cmd(
         return
     import uvicorn
 
-    from dashboards.web import create_app
+    from gripewatch.dashboards.web import create_app
 
     settings = setup(config_path, verbose)
     app = create_app(settings, open_db(settings))

@@ -1,6 +1,6 @@
 """``gripewatch model`` commands: train and evaluate the complaint model.
 
-The main CLI adds them with ``cli.add_command(model)``. Training needs the
+Training needs the
 ``train`` extra (scikit-learn); evaluating the shipped artifact does not.
 """
 
@@ -10,8 +10,6 @@ import json
 from pathlib import Path
 
 import click
-
-from analysis.dataset import DataError, load_rows
 
 
 def _table(result: dict) -> str:
@@ -90,9 +88,11 @@ def train(
     Example: gripewatch model train --data ../shared/data/complaints_train.csv --include-feedback
     """
     try:
-        from analysis.train import train as run_train
+        from gripewatch.analysis.train import train as run_train
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise click.ClickException(f"training needs the 'train' extra (scikit-learn): {exc}") from None
+    from gripewatch.analysis.dataset import DataError
+
     corrections = _stored_feedback(config_path) if include_feedback else None
     if corrections is not None:
         click.echo(f"{len(corrections)} staff corrections from the database added to training", err=True)
@@ -132,7 +132,7 @@ def train(
 
 def _stored_feedback(config_path: str | None) -> list[tuple[str, int]]:
     """The corrections in the configured database (the CLI's config and error handling)."""
-    from gripewatch.cli import open_db, setup, translate_errors
+    from gripewatch.cli.common import open_db, setup, translate_errors
     from gripewatch.feedback import training_rows
 
     return translate_errors(lambda: training_rows(open_db(setup(config_path))))()
@@ -161,6 +161,8 @@ def evaluate(
 
     Example: gripewatch model eval --data ../shared/data/complaints_train.csv --cv 10
     """
+    from gripewatch.analysis.dataset import DataError, load_rows
+
     try:
         rows = load_rows(Path(data_path), text_column, label_column, positive)
     except (DataError, OSError) as exc:
@@ -168,11 +170,11 @@ def evaluate(
     if cv == 1:
         raise click.BadParameter("use 0 (score the artifact) or 2 or more folds", param_hint="--cv")
     if lodo:
-        from analysis.train import cross_validate, featurise
+        from gripewatch.analysis.train import cross_validate, featurise
 
         result = cross_validate(featurise(rows), by_domain=True)
     else:
-        from analysis.train import evaluate as run_eval
+        from gripewatch.analysis.train import evaluate as run_eval
 
         result = run_eval(rows, cv=cv)
     click.echo(json.dumps(result, indent=2) if as_json else _table(result))

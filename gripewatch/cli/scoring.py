@@ -8,7 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
-from analysis import AnalysisSettings, analyse_batch
+from gripewatch.analysis import AnalysisSettings, analyse_batch
 from gripewatch.records import read_records
 
 BATCH = 1_000

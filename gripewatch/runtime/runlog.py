@@ -1,7 +1,7 @@
 """Leased job runs, recorded: who ran which job, from when to when, with what outcome.
 
 ``with runlog.job(db, "outbox", holder, ttl) as run:`` takes the job's lease
-(:mod:`gripewatch.leases`, so a replica, the daemon and a cron ``run-once``
+(:mod:`gripewatch.runtime.leases`, so a replica, the daemon and a cron ``run-once``
 exclude each other), writes a ``job_runs`` row, keeps the lease alive from a
 heartbeat thread while the block runs, then records the end and the outcome
 *before* releasing the lease. Runs of one job therefore never overlap, and the
@@ -22,9 +22,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from gripewatch import leases
 from gripewatch.db import Database
 from gripewatch.models import JobRun, utcnow
+from gripewatch.runtime import leases
 
 log = logging.getLogger(__name__)
 

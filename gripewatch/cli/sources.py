@@ -8,12 +8,8 @@ import sys
 from datetime import datetime, timedelta
 
 import click
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy import func, select
 
-from gripewatch.cli import CliError, config_option, console, open_db, setup, translate_errors
-from gripewatch.models import Mention, SourceState, utcnow
+from gripewatch.cli.common import CliError, config_option, console, open_db, setup, translate_errors
 
 _SINCE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -24,7 +20,7 @@ def parse_since(value: str, now: datetime) -> datetime:
     m = _SINCE.match(value.strip())
     if m:
         return now - timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-    from collectors.base import parse_time
+    from gripewatch.collectors.base import parse_time
 
     try:
         return parse_time(value)
@@ -53,7 +49,10 @@ def sources_cmd(as_json: bool, config_path: str | None, verbose: int) -> None:
 
     Example: gripewatch sources
     """
-    from collectors.health import source_health
+    from rich.table import Table
+
+    from gripewatch.collectors.health import source_health
+    from gripewatch.models import utcnow
 
     settings = setup(config_path, verbose)
     db = open_db(settings)
@@ -103,6 +102,7 @@ def backfill_cmd(name: str, since: str, restart: bool, config_path: str | None, 
 
     Example: gripewatch backfill --source reddit-acme --since 7d
     """
+    from gripewatch.models import utcnow
     from gripewatch.pipeline import build_collector
 
     settings = setup(config_path, verbose)
@@ -122,8 +122,12 @@ def backfill_cmd(name: str, since: str, restart: bool, config_path: str | None, 
 
 
 def _backfill(db, settings, source, collector, name, start, now, restart) -> None:  # type: ignore[no-untyped-def]
-    from gripewatch import leases
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from sqlalchemy import func, select
+
+    from gripewatch.models import Mention, SourceState
     from gripewatch.pipeline import run_source
+    from gripewatch.runtime import leases
 
     key = f"{name}#backfill"[:64]
     with db.sessions() as s, s.begin():

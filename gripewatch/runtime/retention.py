@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from alerts.cases import OPEN_STATUSES
+from gripewatch.alerts.cases import OPEN_STATUSES
 from gripewatch.config import RetentionConfig
 from gripewatch.db import Database
 from gripewatch.models import Case, JobRun, Mention, Outbox

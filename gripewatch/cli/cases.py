@@ -1,0 +1,94 @@
+"""``gripewatch cases list|show|act``: the case queue from the terminal."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import click
+
+from gripewatch.alerts import ACTIONS
+from gripewatch.cli.common import CliError, config_option, console, open_db, setup, translate_errors
+
+if TYPE_CHECKING:
+    pass
+
+
+@click.group()
+def cases() -> None:
+    """List and inspect cases."""
+
+
+@cases.command("list")
+@click.option(
+    "--status",
+    default="open",
+    show_default=True,
+    help="open (every unresolved status), all, or one status: new, acknowledged, waiting, escalated, resolved, closed.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.option("--limit", type=int, default=200, show_default=True)
+@config_option
+@translate_errors
+def cases_list(status: str, as_json: bool, limit: int, config_path: str | None, verbose: int) -> None:
+    """List cases, newest first.
+
+    Example: gripewatch cases list --status open --json
+    """
+    from gripewatch.cli.summary import case_rows, cases_table
+
+    db = open_db(setup(config_path, verbose))
+    rows = case_rows(db, status, limit)
+    if as_json:
+        for r in rows:
+            click.echo(json.dumps(r, ensure_ascii=False))
+    else:
+        console.print(cases_table(rows))
+
+
+@cases.command("show")
+@click.argument("case_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@config_option
+@translate_errors
+def cases_show(case_id: int, as_json: bool, config_path: str | None, verbose: int) -> None:
+    """Show one case: its mentions and its audit trail.
+
+    Example: gripewatch cases show 12
+    """
+    from gripewatch.cli.summary import case_detail, print_case
+
+    db = open_db(setup(config_path, verbose))
+    detail = case_detail(db, case_id)
+    if detail is None:
+        raise CliError(f"no case #{case_id}")
+    if as_json:
+        click.echo(json.dumps(detail, ensure_ascii=False, indent=2))
+    else:
+        print_case(console, detail)
+
+
+@cases.command("act")
+@click.argument("case_id", type=int)
+@click.argument("action", type=click.Choice(ACTIONS))
+@click.option("--as", "actor", required=True, help="Slack user id of the person acting (e.g. U012ABC).")
+@config_option
+@translate_errors
+def cases_act(case_id: int, action: str, actor: str, config_path: str | None, verbose: int) -> None:
+    """Do what a Slack button does, from the terminal (the card is updated on the next delivery).
+
+    Example: gripewatch cases act 12 resolve --as U012ABC
+    """
+    from gripewatch.alerts.actions import ActionRefused, apply
+    from gripewatch.models import utcnow
+
+    settings = setup(config_path, verbose)
+    db = open_db(settings)
+    try:
+        with db.sessions() as s, s.begin():
+            out = apply(s, settings, case_id, action, actor, utcnow())
+    except ActionRefused as e:
+        raise CliError(str(e)) from None
+    finally:
+        db.dispose()
+    click.echo(out.message)
