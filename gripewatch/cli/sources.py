@@ -141,7 +141,7 @@ def _backfill(db, settings, source, collector, name, start, now, restart) -> Non
             console.print(f"resuming the unfinished backfill of {name}")
     span = max((now - start).total_seconds(), 1.0)
     columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[n]}"))
-    with Progress(*columns, TimeElapsedColumn(), console=console, transient=not sys.stdout.isatty()) as bar:
+    with Progress(*columns, TimeElapsedColumn(), console=console.rich, transient=not sys.stdout.isatty()) as bar:
         task = bar.add_task(f"backfill {name}", total=100, n="0 stored")
 
         oldest_first = getattr(collector, "backfill_order", "newest_first") == "oldest_first"
