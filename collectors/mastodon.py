@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, TransientError, jsonable, parse_time
 from mastodon import Mastodon
 from mastodon.errors import (
     MastodonAPIError,
@@ -26,6 +25,7 @@ from mastodon.errors import (
 )
 from pydantic import Field, SecretStr
 
+from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, TransientError, jsonable, parse_time
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 

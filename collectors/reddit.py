@@ -17,6 +17,9 @@ from typing import Any
 import praw
 import prawcore
 import requests
+from pydantic import Field, SecretStr
+
+from gripewatch.brands import BrandMatcher
 from gripewatch.collectors.base import (
     Edge,
     EdgeAdapter,
@@ -29,9 +32,6 @@ from gripewatch.collectors.base import (
     newest_first,
     parse_time,
 )
-from pydantic import Field, SecretStr
-
-from gripewatch.brands import BrandMatcher
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 
@@ -116,7 +116,8 @@ class RedditCollector:
                 live["gen"] = None  # a failed generator is finished: start again after the last item
                 raise
 
-        mentions, skipped = [], []
+        mentions: list[Mention] = []
+        skipped: list[str] = []
         while True:
             item = self.edge.call(f"{kind} stream", next_item)
             if item is None:

@@ -17,9 +17,9 @@ from typing import Any
 
 import feedparser
 import httpx
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, parse_time
 from pydantic import Field
 
+from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, parse_time
 from gripewatch.config import SourceConfig
 
 _TAG = re.compile(r"<[^>]+>")

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import tweepy
+from pydantic import Field, SecretStr
+
 from gripewatch.collectors.base import (
     Edge,
     EdgeAdapter,
@@ -27,8 +29,6 @@ from gripewatch.collectors.base import (
     parse_time,
     reset_from_headers,
 )
-from pydantic import Field, SecretStr
-
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 

@@ -6,10 +6,10 @@ import dataclasses
 import re
 
 import pytest
-from gripewatch.analysis import AnalysisSettings
-from gripewatch.collectors import REGISTRY
 from pydantic import BaseModel
 
+from gripewatch.analysis import AnalysisSettings
+from gripewatch.collectors import REGISTRY
 from gripewatch.config import Settings
 from tests.conftest import ROOT
 from tests.test_cli import all_commands

@@ -109,7 +109,9 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    head = ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    assert head is not None, "the migrations folder has no head revision"
+    return head
 
 
 def current_revision(engine: Engine) -> str | None:
