@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import feedparser
 import httpx
 from pydantic import Field
 
@@ -54,6 +53,8 @@ class RssCollector:
             r = self.edge.call("feed", _fetch, http, url, headers)
         if r.status_code == 304:
             return
+        import feedparser  # loads only when an RSS source runs
+
         feed = feedparser.parse(r.content, response_headers={"content-location": url, **dict(r.headers)})
         if feed.bozo and not feed.entries:
             from gripewatch.errors import SourceError

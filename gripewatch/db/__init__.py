@@ -124,7 +124,7 @@ def head_revision() -> str:
     revisions: set[str] = set()
     parents: set[str] = set()
     for f in (MIGRATIONS / "versions").glob("*.py"):
-        found = dict(m.groups() for m in _REVISION.finditer(f.read_text("utf-8")))
+        found: dict[str, str] = {m.group(1): m.group(2) for m in _REVISION.finditer(f.read_text("utf-8"))}
         if "revision" in found:
             revisions.add(found["revision"])
             if found.get("down_revision") not in (None, "None"):
