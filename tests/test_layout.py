@@ -112,9 +112,8 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 def test_the_import_graph_covers_every_package() -> None:
     graph = import_graph()
-    assert {"gripewatch.config", "gripewatch.collectors.twitter", "gripewatch.cli.run", "gripewatch.runtime.jobs"} <= set(
-        graph
-    )
+    expected = {"gripewatch.config", "gripewatch.collectors.twitter", "gripewatch.cli.run", "gripewatch.runtime.jobs"}
+    assert expected <= set(graph)
     assert "gripewatch.models" in graph["gripewatch.pipeline"]  # the parser sees real imports
 
 
@@ -175,7 +174,8 @@ def test_reading_the_config_loads_no_platform_client() -> None:
 
 def test_the_wheel_has_one_top_level_package(tmp_path: Path) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)]
+        + [str(ROOT)],
         capture_output=True,
         text=True,
     )
