@@ -4,6 +4,7 @@ mypy resolves modules from folders, and setuptools' package-dir mapping (collect
 gripewatch.collectors, …) exists only in the installed package. So this script lays the same
 tree out with symlinks in a temporary folder and type-checks it there (settings in pyproject.toml:
 strict for gripewatch.analysis, the defaults elsewhere). Usage: python .ci/typecheck.py
+(tests/test_layout.py runs it, so the README's test command — and so .ci/run — type-checks too)
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ def main() -> int:
         _link_tree(ROOT / "gripewatch", stage / "gripewatch")
         for package, folder in conf["package-dir"].items():
             (stage / Path(*package.split("."))).symlink_to(ROOT / folder, target_is_directory=True)
-        cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "-p", "gripewatch"]
+        cache = ROOT / ".mypy_cache"
+        cmd = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"), "--cache-dir", str(cache)]
+        cmd += ["-p", "gripewatch"]
         out = subprocess.run(cmd, cwd=stage, capture_output=True, text=True)
         print(out.stdout.replace(str(stage) + os.sep, ""), end="")
         print(out.stderr, end="", file=sys.stderr)

@@ -196,3 +196,13 @@ def test_the_wheel_has_one_top_level_package(tmp_path: Path) -> None:
         "gripewatch/demo/mentions.jsonl",
     ):
         assert must in names, must
+
+
+def test_mypy_passes() -> None:
+    """mypy over the installed layout: strict for gripewatch.analysis, the defaults elsewhere."""
+    pytest.importorskip("mypy")
+    out = subprocess.run(
+        [sys.executable, str(ROOT / ".ci" / "typecheck.py")], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-2000:]
+    assert "Success: no issues found" in out.stdout
