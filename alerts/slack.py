@@ -20,7 +20,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from gripewatch.alerts import blocks
+from gripewatch.alerts import blocks, mrkdwn
 from gripewatch.alerts.notify import Alert, Delivery
 from gripewatch.config import Settings
 from gripewatch.errors import ConfigError, NotifyError
@@ -72,7 +72,7 @@ class SlackNotifier:
                 return self._update(alert)
             if alert.kind == "ephemeral":
                 self.client.chat_postEphemeral(
-                    channel=alert.channel, user=alert.payload["user"], text=alert.payload.get("text", "")
+                    channel=alert.channel, user=alert.payload["user"], text=mrkdwn.escape(alert.payload.get("text", ""))
                 )
                 return Delivery(channel=alert.channel)
             if alert.in_doubt:
@@ -85,6 +85,8 @@ class SlackNotifier:
                 blocks=blocks.for_kind(alert.kind, alert.payload),
                 thread_ts=alert.thread_ts,
                 unfurl_links=False,
+                unfurl_media=False,
+                link_names=False,
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"key": alert.key}},
             )
         except SlackApiError as e:
