@@ -107,7 +107,7 @@ def run_once_cmd(config_path: str | None, verbose: int, sources: tuple[str, ...]
         err_console.print(f"skipped {name}: another gripewatch process is working on it")
     if report.failed:
         for r in report.failed:
-            err_console.print(f"source {r.source} failed: {r.error}")
+            err_console.print(f"source {r.source} failed: {r.error}", markup=False)
         sys.exit(1)
 
 
