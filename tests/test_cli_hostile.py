@@ -13,6 +13,7 @@ from gripewatch.cli import cli
 from gripewatch.db import open_database
 from gripewatch.models import SourceState
 from tests.conftest import BRAND, write_config
+from tests.fakes.slack import FakeSlack
 
 MARKUP = (
     "acme cloud lost all my photos [/b] still waiting [bold red]3 days[/bold red] for a refund. Worst service ever!"
@@ -76,3 +77,72 @@ def test_console_notifier_shows_markup_literally() -> None:
     n.send(Alert("opened:1", "new_case", "#care", payload, case_id=1))
     text = out.getvalue()
     assert "Source [/b] is failing" in text and "[bold red]x[/]" in text and "[/u]Acme" in text
+
+
+# ------------------------------------------------------------ run-once: alerts that reach nobody
+
+COMPLAINT = "@AcmeHelp acme cloud lost all my photos, still waiting 3 days for a refund. Worst service ever!"
+
+
+def slack_config(tmp_path: Path, db_url: str, fake: FakeSlack, token: str = "xoxb-test") -> Path:
+    rec = {"id": "1", "text": COMPLAINT, "author": "ann", "created_at": "2026-11-20T08:01:00Z"}
+    slack = {
+        "mode": "api",
+        "token": token,
+        "base_url": fake.base_url,
+        "channels": {"alerts": "#care", "escalations": "#esc"},
+    }
+    return config(tmp_path, db_url, [rec], slack=slack)
+
+
+def test_run_once_exits_2_when_a_configured_channel_is_public(
+    tmp_path: Path, db_url: str, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_channel("#care", private=False)
+    fake_slack.add_channel("#esc")
+    r = run("run-once", "--config", str(slack_config(tmp_path, db_url, fake_slack)))
+    assert r.exit_code == 2, r.output
+    lines = [x for x in r.stderr.splitlines() if x.startswith("alerts not delivered")]
+    assert len(lines) == 1 and "#care is public" in lines[0] and "1 alert" in lines[0]
+    assert fake_slack.posted() == []
+
+
+def test_run_once_exits_2_when_the_token_is_refused(tmp_path: Path, db_url: str, fake_slack: FakeSlack) -> None:
+    fake_slack.add_channel("#care")
+    fake_slack.add_channel("#esc")
+    r = run("run-once", "--config", str(slack_config(tmp_path, db_url, fake_slack, token="xoxp-wrong-kind")))
+    assert r.exit_code == 2, r.output
+    assert "not_authed" in r.stderr and "slack.token" in r.stderr and "xoxp-wrong-kind" not in r.output + r.stderr
+    # the alert is kept (not given up) for when the token is fixed
+    r = run("status", "--json", "--config", str(slack_config(tmp_path, db_url, fake_slack)))
+    assert json.loads(r.output)["outbox"]["dead"] == 0
+
+
+def test_run_once_exits_2_when_the_bot_is_not_in_the_channel(
+    tmp_path: Path, db_url: str, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_channel("#care")
+    fake_slack.add_channel("#esc")
+    cfg = slack_config(tmp_path, db_url, fake_slack)
+    fake_slack.fail_next(200, error="not_in_channel")
+    # (conversations.list and .info answer first; the refusal is for the post)
+    fake_slack.failures.clear()
+    orig = fake_slack.handle
+
+    def refuse_posts(method: str, args: dict[str, Any], auth: str):  # type: ignore[no-untyped-def]
+        if method == "chat.postMessage":
+            return 200, {"ok": False, "error": "not_in_channel"}, {}
+        return orig(method, args, auth)
+
+    fake_slack.handle = refuse_posts  # type: ignore[method-assign]
+    r = run("run-once", "--config", str(cfg))
+    assert r.exit_code == 2, r.output
+    assert "not_in_channel" in r.stderr and "#care" in r.stderr
+
+
+def test_run_once_exits_0_when_alerts_are_delivered(tmp_path: Path, db_url: str, fake_slack: FakeSlack) -> None:
+    fake_slack.add_channel("#care")
+    fake_slack.add_channel("#esc")
+    r = run("run-once", "--config", str(slack_config(tmp_path, db_url, fake_slack)))
+    assert r.exit_code == 0, r.output + r.stderr
+    assert len(fake_slack.posted()) == 1
