@@ -11,7 +11,7 @@ from rich.text import Text
 from sqlalchemy import func, select
 
 from gripewatch.db import Database
-from gripewatch.models import OPEN_STATUSES, Case, CaseEvent, Mention, Outbox
+from gripewatch.models import OPEN_STATUSES, Case, CaseEvent, Mention, Outbox, valid_id
 
 if TYPE_CHECKING:
     from gripewatch.runtime.jobs import RunReport
@@ -96,6 +96,8 @@ def cases_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def case_detail(db: Database, case_id: int) -> dict[str, Any] | None:
+    if not valid_id(case_id):
+        return None
     with db.sessions() as s:
         c = s.get(Case, case_id)
         if c is None:
