@@ -134,8 +134,15 @@ def configured_channels(settings: Settings) -> list[str]:
 
 def check_channels(client: WebClient, settings: Settings) -> None:
     """Raise ConfigError naming the first public channel (unless public channels are allowed) or unknown one."""
-    ids = _channel_ids(client, [c for c in configured_channels(settings) if not _ID.match(c)])
     where = settings.config_path or "config"
+    try:
+        ids = _channel_ids(client, [c for c in configured_channels(settings) if not _ID.match(c)])
+    except SlackApiError as e:
+        err = (e.response.data or {}).get("error", "error") if isinstance(e.response.data, dict) else "error"
+        raise ConfigError(
+            f"{where}: slack.token: Slack refused it for conversations.list: {err} "
+            "(check the token and the app's scopes channels:read, groups:read)"
+        ) from None
     for name in configured_channels(settings):
         cid = name if _ID.match(name) else ids.get(name.lstrip("#"))
         if cid is None:
