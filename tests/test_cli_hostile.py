@@ -146,3 +146,83 @@ def test_run_once_exits_0_when_alerts_are_delivered(tmp_path: Path, db_url: str,
     r = run("run-once", "--config", str(slack_config(tmp_path, db_url, fake_slack)))
     assert r.exit_code == 0, r.output + r.stderr
     assert len(fake_slack.posted()) == 1
+
+
+# ------------------------------------------------------------ one clear line instead of a traceback
+
+
+def one_line(r: Result, code: int) -> str:
+    assert r.exit_code == code, (r.exit_code, r.output, r.exception)
+    assert not isinstance(r.exception, Exception) or isinstance(r.exception, SystemExit), r.exception
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), r.stderr
+    return lines[0]
+
+
+def test_an_id_out_of_range_is_no_such_case(tmp_path: Path, db_url: str) -> None:
+    cfg = str(config(tmp_path, db_url))
+    big = "99999999999999999999999"
+    assert one_line(run("cases", "show", big, "--config", cfg), 1) == f"Error: no case #{big}"
+    assert one_line(run("cases", "act", big, "resolve", "--as", "U1", "--config", cfg), 1) == f"Error: no case #{big}"
+    assert one_line(run("feedback", big, "complaint", "--config", cfg), 1) == f"Error: no mention #{big}"
+
+
+def test_a_locked_sqlite_database_is_one_line_after_the_busy_timeout(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    url = f"sqlite:///{tmp_path / 'gw.db'}"
+    cfg = str(config(tmp_path, url, database={"url": url, "busy_timeout_seconds": 1}))
+    assert run("run-once", "--config", cfg).exit_code == 0  # creates the database
+    holder = sqlite3.connect(tmp_path / "gw.db", isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing
+    try:
+        t0 = time.monotonic()
+        line = one_line(run("run-once", "--config", cfg), 1)
+        took = time.monotonic() - t0
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "database is locked by another process" in line and "gw.db" in line and "1 s" in line
+    assert took < 10
+
+
+def test_slack_serve_when_slack_is_unreachable(tmp_path: Path, db_url: str) -> None:
+    slack = {
+        "mode": "api",
+        "token": "xoxb-secret-token-1",
+        "signing_secret": "s" * 32,
+        "base_url": "http://127.0.0.1:9/api/",
+        "timeout_seconds": 2,
+    }
+    r = run("slack", "serve", "--http", "--port", "0", "--config", str(config(tmp_path, db_url, slack=slack)))
+    assert r.exit_code == 1, (r.output, r.exception)
+    errors = [x for x in r.stderr.splitlines() if x.startswith("Error: ")]
+    assert len(errors) == 1 and "127.0.0.1:9" in errors[0] and "unreachable" in errors[0]
+    assert "Traceback" not in r.stderr and "xoxb-secret-token-1" not in r.output + r.stderr
+
+
+def test_config_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("database:\n  url: not a url\n")
+    line = one_line(run("config", "check", "--config", str(cfg)), 2)
+    assert str(cfg) in line and "database.url" in line and "not a url" not in line.split("database.url")[0]
+    cfg.write_text("slack:\n  mode: console\nbrands: []\nslack:\n  mode: api\n")
+    line = one_line(run("config", "check", "--config", str(cfg)), 2)
+    assert str(cfg) in line and "line 4" in line and "duplicate key 'slack'" in line
+    cfg.write_text("slack:\n  channels:\n    alerts: '#a'\n    alerts: '#b'\n")
+    assert "line 4" in one_line(run("config", "check", "--config", str(cfg)), 2)
+    cfg.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe")
+    line = one_line(run("config", "check", "--config", str(cfg)), 2)
+    assert str(cfg) in line and "not a UTF-8 text file" in line and "UnicodeDecodeError" not in line
+
+
+def test_an_empty_config_puts_the_database_beside_it(tmp_path: Path, monkeypatch: Any) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "cwd").mkdir()
+    cfg = tmp_path / "etc" / "config.yaml"
+    cfg.write_text("# nothing yet\n")
+    monkeypatch.chdir(tmp_path / "cwd")
+    r = run("db", "upgrade", "--config", str(cfg))
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "etc" / "gripewatch.db").exists() and not (tmp_path / "cwd" / "gripewatch.db").exists()
