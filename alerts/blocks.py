@@ -39,7 +39,7 @@ _LABEL = {
 }
 
 
-def esc(s: str) -> str:
+def esc(s: object) -> str:
     """Customer or third-party text as inert mrkdwn (see :mod:`alerts.mrkdwn`)."""
     return mrkdwn.escape(s)
 

@@ -59,7 +59,7 @@ def link(url: Any, label: str) -> str:
     u = "" if url is None else str(url).strip()
     if not _HTTP.match(u) or _DROP.search(u):
         return escape(u)
-    safe = u.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C")
+    safe = u.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace("`", "%60")
     return f"<{safe}|{escape(label)}>"
 
 

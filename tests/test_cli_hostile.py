@@ -66,9 +66,10 @@ def test_rich_markup_in_a_source_error_is_shown_as_written(tmp_path: Path, db_ur
 def test_console_notifier_shows_markup_literally() -> None:
     import io
 
+    from rich.console import Console
+
     from gripewatch.alerts.console import ConsoleNotifier
     from gripewatch.alerts.notify import Alert
-    from rich.console import Console
 
     out = io.StringIO()
     n = ConsoleNotifier(Console(file=out, width=200, highlight=False))

@@ -92,6 +92,7 @@ def test_mrkdwn_control_characters_cannot_restyle_the_card() -> None:
 
 def test_only_http_urls_become_links() -> None:
     assert mrkdwn.link("https://x.com/a?b=1&c=2", "view post") == "<https://x.com/a?b=1&amp;c=2|view post>"
+    assert mrkdwn.link("http://`x`/<a>|b", "v") == "<http://%60x%60/%3Ca%3E%7Cb|v>"  # found by the long property run
     for bad in ("javascript:alert(1)", "slack://open?team=T1", "data:text/html,x", "//evil.example", "https://"):
         out = mrkdwn.link(bad, "view post")
         assert "<" not in out and "|" not in out, out
