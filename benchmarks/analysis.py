@@ -32,6 +32,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from gripewatch.analysis import analyse, analyse_batch  # noqa: E402
+from gripewatch.analysis.encoder import default_tier  # noqa: E402
 
 ROUNDS = 3
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "complaints_train.csv"
@@ -71,6 +72,13 @@ def _rate(data: list[str], fn: object) -> float:
     return len(data) / (time.process_time() - t0)
 
 
+def _encoder_seconds(embedder: object, sample: list[str]) -> float:
+    t0 = time.process_time()
+    for i in range(0, len(sample), 40):  # the band of a batch of 1,000 holds a few dozen texts
+        embedder.embed(sample[i : i + 40])  # type: ignore[attr-defined]
+    return time.process_time() - t0
+
+
 def main() -> int:
     data, source = texts()
     analyse_batch(data[:200])  # load both tiers and compile patterns outside the timing
@@ -86,6 +94,13 @@ def main() -> int:
         fast = max(fast, _rate(data, lambda b: analyse_batch(b, cascade=False)))
         full = max(full, _rate(data, analyse_batch))
     share = sum(r.tier == "encoder" for r in analyse_batch(data[:2000])) / 2000
+    # the training texts are scored more confidently by a model trained on them than new mentions are, so
+    # fewer of them fall in the band; project the cascade's rate at the share measured out of fold too
+    embedder = default_tier().embedder
+    sample = data[:400]
+    cost = min(_encoder_seconds(embedder, sample) for _ in range(ROUNDS)) / len(sample)
+    oof_share = float(default_tier().meta["lodo"]["coverage"])
+    projected = 1.0 / (1.0 / fast + oof_share * cost)
     lat = []
     for t in data[:2000]:
         s = time.perf_counter()
@@ -100,9 +115,13 @@ def main() -> int:
     print(f"whole cascade (analyse_batch, batches of 1,000): {full:,.0f} texts/s; encoder re-scored {share:.1%}")
     print(f"ratio fast path: {r_fast:.3f} (limit >= {LIMITS['fast']})")
     print(f"ratio cascade: {r_full:.3f} (limit >= {LIMITS['cascade']})")
+    print(
+        f"encoder: {cost * 1000:.2f} ms per re-scored text; at the out-of-fold (leave-one-domain-out) share of "
+        f"{oof_share:.1%}: {projected:,.0f} texts/s, ratio {projected / vader:.3f} (limit >= {LIMITS['cascade']})"
+    )
     print(f"analyse latency (cascade): p50 {q[49]:.3f} ms, p95 {q[94]:.3f} ms (limit p95 <= {LIMITS['p95_ms']:.0f} ms)")
     print(f"peak resident memory: {rss:.0f} MB (limit <= {LIMITS['rss_mb']:.0f} MB)")
-    ok = r_fast >= LIMITS["fast"] and r_full >= LIMITS["cascade"]
+    ok = r_fast >= LIMITS["fast"] and min(r_full, projected / vader) >= LIMITS["cascade"]
     return 0 if ok and q[94] <= LIMITS["p95_ms"] and rss <= LIMITS["rss_mb"] else 1
 
 

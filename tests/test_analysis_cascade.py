@@ -179,3 +179,42 @@ def test_scoring_needs_neither_torch_nor_scikit_learn():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
+
+
+def _labelled(tmp_path: Path) -> Path:
+    """A small labelled file in three domains (complaints and other posts in each)."""
+    bad = ["my {} never arrived", "still waiting for my {} refund", "the {} broke after a day, useless",
+           "charged twice for the {} and nobody answers", "your {} app keeps crashing again"]  # fmt: skip
+    good = ["loving my new {}", "thanks for the quick {} delivery", "what time does the {} shop open?",
+            "great {} deal today", "just ordered another {}"]  # fmt: skip
+    rows = []
+    for dom, things in {"tech": ["phone", "laptop", "tablet"], "food": ["pizza", "burger", "salad"],
+                        "travel": ["ticket", "flight", "bag"]}.items():  # fmt: skip
+        for thing in things:
+            rows += [{"text": f"@Brand {t.format(thing)}", "label": 1, "domain": dom} for t in bad]
+            rows += [{"text": t.format(thing), "label": 0, "domain": dom} for t in good]
+    data = tmp_path / "labelled.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    return data
+
+
+def test_eval_command_reports_each_tier_the_cascade_and_vader_by_cv_and_lodo(tmp_path):
+    from click.testing import CliRunner
+
+    from gripewatch.cli.model import model as model_cli
+
+    data = _labelled(tmp_path)
+    res = CliRunner().invoke(model_cli, ["eval", "--data", str(data), "--cv", "3", "--lodo", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["cv"]["scheme"] == "stratified 3-fold" and out["lodo"]["scheme"] == "leave-one-domain-out"
+    for scheme in ("cv", "lodo"):
+        for tier in ("model", "encoder", "cascade", "cascade_with_rules", "vader_baseline"):
+            assert out[scheme][tier]["n"] == 90, (scheme, tier)
+        assert 0.0 <= out[scheme]["coverage"] <= 1.0
+    assert set(out["lodo"]["domains"]) == {"tech", "food", "travel", "all"}
+    assert 0.0 <= out["lodo"]["domains"]["all"]["brier_cascade"] <= 1.0
+    table = CliRunner().invoke(model_cli, ["eval", "--data", str(data), "--cv", "3", "--lodo"])
+    assert table.exit_code == 0, table.output
+    for label in ("fast model", "encoder (alone)", "cascade", "VADER only", "leave-one-domain-out"):
+        assert label in table.output
