@@ -99,7 +99,8 @@ def main() -> int:
     embedder = default_tier().embedder
     sample = data[:400]
     cost = min(_encoder_seconds(embedder, sample) for _ in range(ROUNDS)) / len(sample)
-    oof_share = float(default_tier().meta["lodo"]["coverage"])
+    meta = default_tier().meta
+    oof_share = float((meta.get("lodo") or meta["cv"])["coverage"])  # LODO unless trained with --no-lodo
     projected = 1.0 / (1.0 / fast + oof_share * cost)
     lat = []
     for t in data[:2000]:
