@@ -19,6 +19,8 @@ BUTTONS = {
     "resolve": ("Resolve", "primary"),
     "escalate": ("Escalate", "danger"),
     "not_complaint": ("Not a complaint", None),
+    "reply": ("Reply", None),  # opens the reply modal (reply.enabled)
+    "approve": ("Approve reply", "primary"),  # a manager sends a reply waiting on a sensitive case
 }
 ACTION_PREFIX = "gw_"
 _ICON = {
