@@ -2,14 +2,15 @@
 ``com.atproto.repo.createRecord`` (with ``listRecords`` for the in-doubt look-up).
 
 Every post that lands is kept in ``fake.created``. Mastodon honours ``Idempotency-Key`` as the
-real server does: a repeated key returns the first status and posts nothing. ``hold`` seconds
-delay the answer after a post has landed (to kill a client between posting and recording).
+real server does: a repeated key returns the first status and posts nothing. With ``hold`` set,
+the answer to a post that has landed waits until ``release`` is set (to kill a client between
+posting and recording).
 """
 
 from __future__ import annotations
 
 import json
-import time
+import threading
 import urllib.parse
 from typing import Any
 
@@ -18,9 +19,19 @@ from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.platform import Reply
 
 
-class PostingMastodon(FakeMastodon):
-    hold = 0.0
+class Holding:
+    hold = False
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def wait(self) -> None:
+        if self.hold:
+            self.release.wait(60)
+
+
+class PostingMastodon(Holding, FakeMastodon):
     def __init__(self) -> None:
         super().__init__()
         self.created: list[dict[str, Any]] = []
@@ -49,13 +60,12 @@ class PostingMastodon(FakeMastodon):
             self.created.append({**args, "idempotency_key": key})
             if key:
                 self.keys[key] = st
-            if self.hold:
-                time.sleep(self.hold)
+            self.wait()
             return Reply(body=st)
         return super().route(method, path, query, headers, body)
 
 
-class PostingBluesky(FakeBluesky):
+class PostingBluesky(Holding, FakeBluesky):
     def __init__(self) -> None:
         super().__init__()
         self.created: list[dict[str, Any]] = []
@@ -74,5 +84,6 @@ class PostingBluesky(FakeBluesky):
             n = len(self.created) + 1
             uri = f"at://{args['repo']}/app.bsky.feed.post/3lreply{n:06d}"
             self.created.append({**args, "uri": uri, "cid": f"bafyreply{n:06d}"})
+            self.wait()
             return Reply(body={"uri": uri, "cid": f"bafyreply{n:06d}"})
         return super().route(method, path, query, headers, body)
