@@ -91,8 +91,13 @@ def poster_for(platform: str, cfg: ReplyConfig) -> Poster:
     why = can_reply(cfg).get(platform, f"gripewatch cannot post on {platform}")
     if why:
         raise NotifyError(f"{platform}: {why}", retryable=False)
-    cls = {"x": XPoster, "reddit": RedditPoster, "mastodon": MastodonPoster, "bluesky": BlueskyPoster}[platform]
-    return cls(cfg)  # type: ignore[no-any-return]
+    posters: dict[str, type[XPoster | RedditPoster | MastodonPoster | BlueskyPoster]] = {
+        "x": XPoster,
+        "reddit": RedditPoster,
+        "mastodon": MastodonPoster,
+        "bluesky": BlueskyPoster,
+    }
+    return posters[platform](cfg)
 
 
 def _failure(platform: str, e: Exception, status: int | None, retry_after: float | None = None) -> NotifyError:
