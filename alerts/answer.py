@@ -30,8 +30,10 @@ from gripewatch.alerts.outbox import enqueue
 from gripewatch.alerts.reply import first_response_p90
 from gripewatch.collectors.posting import PRIVATE, Outgoing, Posted, Poster, can_reply, poster_for
 from gripewatch.config import Settings
-from gripewatch.errors import NotifyError, ReplyRefused
+from gripewatch.db import Database
+from gripewatch.errors import LockBusy, NotifyError, ReplyRefused
 from gripewatch.models import Case, Mention, Outbox, Reply, utcnow
+from gripewatch.runtime import leases
 
 log = logging.getLogger(__name__)
 KIND = "reply"  # the outbox rows this module delivers (the Slack dispatcher leaves them alone)
@@ -170,6 +172,16 @@ def recognise(session: Session, m: Mention) -> bool:
 
 
 # ---------------------------------------------------------------- delivery
+
+
+def post_now(db: Database, settings: Settings, now: Callable[[], datetime] = utcnow) -> int:
+    """Post due replies at once under the outbox lease (a running dispatcher holding it posts them)."""
+    try:
+        with leases.held(db.engine, "outbox", leases.holder_id(), settings.pipeline.lease_seconds, 5.0):
+            return deliver_replies(db.sessions, settings, now=now)
+    except LockBusy:
+        log.info("outbox busy: the running dispatcher posts the reply")
+        return 0
 
 
 def deliver_replies(

@@ -189,7 +189,7 @@ def register(
             return
         ack()
         log.info("reply by %s: %s", user, out.message)
-        answer.deliver_replies(db.sessions, settings, now=now)
+        answer.post_now(db, settings, now)
         deliver()
 
     @app.action(f"{blocks.ACTION_PREFIX}approve")
@@ -208,5 +208,5 @@ def register(
         except ReplyRefused as e:
             refuse(case_id, channel, user, f"Nothing changed: {e}", at, act.get("action_ts") or "")
             return
-        answer.deliver_replies(db.sessions, settings, now=now)
+        answer.post_now(db, settings, now)
         deliver()

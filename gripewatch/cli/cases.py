@@ -115,7 +115,7 @@ def cases_reply(
 
     Example: gripewatch cases reply 12 --text "Hi Dana, sorry! Checking now." --as U012ABC
     """
-    from gripewatch.alerts.answer import deliver_replies, describe, submit
+    from gripewatch.alerts.answer import describe, post_now, submit
     from gripewatch.errors import ReplyRefused
     from gripewatch.models import Outbox, Reply, utcnow
 
@@ -133,7 +133,7 @@ def cases_reply(
         if out.status == "awaiting_approval":
             click.echo(f"{out.message} (gripewatch cases show {case_id})")
             return
-        deliver_replies(db.sessions, settings)
+        post_now(db, settings)
         with db.sessions() as s:
             reply = s.get(Reply, out.reply_id)
             row = s.query(Outbox).filter(Outbox.key == reply.key).one() if reply else None
@@ -142,7 +142,10 @@ def cases_reply(
         elif reply is not None and reply.status == "failed":
             raise CliError(f"not posted: {reply.error}")
         else:
-            why = row.last_error if row is not None else "unknown"
-            click.echo(f"queued; the next run-once or serve retries it (last error: {why})")
+            why = row.last_error if row is not None else None
+            if why:
+                click.echo(f"queued; the next run-once or serve retries it (last error: {why})")
+            else:
+                click.echo("queued; the running dispatcher (serve or run-once) posts it")
     finally:
         db.dispose()
