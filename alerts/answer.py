@@ -14,12 +14,13 @@ post is one of these replies (matched by the platform id), so it is not counted 
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -62,7 +63,9 @@ def guard(session: Session, settings: Settings, case: Case, text: str, public: b
     )
     name = case.author.display_name if case.author else None
     patterns = settings.reply.privacy_patterns if settings.reply.privacy_patterns is not None else DEFAULT_PATTERNS
-    return check(Draft(text, public, case.priority, p90, now, name, patterns))
+    wh = settings.cases.working_hours
+    local = now.astimezone(ZoneInfo(wh.tz if wh else settings.digest.timezone))  # "today" is the team's day
+    return check(Draft(text, public, case.priority, p90, local, name, patterns))
 
 
 def submit(
@@ -103,9 +106,14 @@ def submit(
         raise ReplyRefused(verdict.refused[0].message.split(" Send it")[0] + private, verdict)
     if verdict.warnings and not send_anyway:
         raise ReplyRefused(verdict.warnings[0].message, verdict, confirmable=True)
+    # The key comes from the content: the same reply submitted twice (a double click) is posted once.
+    key = f"reply:{case.id}:{hashlib.sha256(f'{public}|{text}'.encode()).hexdigest()[:16]}"
+    earlier = session.scalars(select(Reply).where(Reply.key == key)).first()
+    if earlier is not None:
+        raise ReplyRefused(f"this reply was already sent on case #{case.id} ({earlier.status.replace('_', ' ')})")
     needs = sensitive(session, case, settings) and staff[writer].role != "manager"
     reply = Reply(
-        key=f"reply:{case.id}:{uuid.uuid4().hex[:16]}",
+        key=key,
         case_id=case.id,
         mention_id=m.id,
         platform=m.platform,

@@ -114,6 +114,14 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
             f"```{p.get('suggested_reply', '')}```"
         ),
     ]
+    posted = [r for r in p.get("replies") or [] if r.get("status") == "posted"]
+    if posted:  # replies posted from gripewatch (alerts/answer.py)
+        line = " · ".join(
+            f"replied {'publicly' if r['public'] else 'privately'} on {r['platform']} by <@{r['writer']}>"
+            + (f" (<{r['url']}|view reply>)" if r.get("url") else "")
+            for r in posted
+        )
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line[:2990]}]})
     if history:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": history[:2990]}]})
     actions = [a for a in p.get("actions", []) if a in BUTTONS]

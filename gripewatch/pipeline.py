@@ -194,7 +194,7 @@ def store_page(
 
 def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: SourceRun, now: datetime) -> None:
     """Open, join, reopen or answer a case for a stored mention (one case per customer problem)."""
-    if settings.reply.enabled and answer.recognise(s, m):  # a reply gripewatch posted, collected: counted once
+    if (m.is_own or m.in_reply_to) and answer.recognise(s, m):  # a reply gripewatch posted: counted once
         return
     if m.is_own:
         replied = _answered(s, m, item)

@@ -103,6 +103,8 @@ def test_a_submitted_reply_is_posted_once_recorded_and_the_card_updated(tmp_path
         out = submit(s, settings, case.id, text, AGENT, public=True, send_anyway=False, now=clock())
     assert out.status == "queued"
     assert mastodon.created == []  # nothing is posted inside the staff member's transaction
+    with db.sessions() as s, s.begin(), pytest.raises(ReplyRefused, match="already sent"):  # a double click
+        submit(s, settings, case.id, text, AGENT, public=True, send_anyway=False, now=clock())
     assert deliver_replies(db.sessions, settings, now=clock) == 1
     assert deliver_replies(db.sessions, settings, now=clock) == 0
     (post,) = mastodon.created

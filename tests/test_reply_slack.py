@@ -158,6 +158,7 @@ def test_reply_button_opens_the_modal_and_the_guards_answer_in_it(tmp_path, db, 
         assert s.get(Case, case.id).first_response_at == clock()
     last = fake_slack.calls("chat.update")[-1]
     assert last["ts"] == case.slack_ts and "posted the reply" in json.dumps(last["blocks"])
+    assert "replied publicly on mastodon by <@UAGENT1> (<https://fake.social/@acme/" in json.dumps(last["blocks"])
 
 
 def test_nothing_is_posted_while_replying_is_off(tmp_path, db, db_url, fake_slack, mastodon):
