@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gripewatch.alerts import card, sla
-from gripewatch.alerts.guards import DEFAULT_PATTERNS, Draft, Verdict, check
+from gripewatch.alerts.guards import DEFAULT_PATTERNS, Draft, Verdict, check, refusal
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.alerts.reply import first_response_p90
 from gripewatch.collectors.posting import PRIVATE, Outgoing, Posted, Poster, can_reply, poster_for
@@ -103,7 +103,7 @@ def submit(
     verdict = guard(session, settings, case, text, public, now)
     if verdict.refused:
         private = " Choose a private message instead." if PRIVATE[m.platform] else " Take the detail out."
-        raise ReplyRefused(verdict.refused[0].message.split(" Send it")[0] + private, verdict)
+        raise ReplyRefused(refusal(verdict.refused) + private, verdict)
     if verdict.warnings and not send_anyway:
         raise ReplyRefused(verdict.warnings[0].message, verdict, confirmable=True)
     # The key comes from the content: the same reply submitted twice (a double click) is posted once.

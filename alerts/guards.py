@@ -198,6 +198,13 @@ def _privacy_findings(d: Draft) -> list[Finding]:
     ]
 
 
+def refusal(refused: tuple[Finding, ...]) -> str:
+    """One sentence naming every kind of detail found (never the detail itself)."""
+    labels = [_LABELS.get(f.kind, f.kind.replace("_", " ")) for f in refused]
+    listed = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    return f"This looks like it contains {listed}: customer details cannot go in a public reply."
+
+
 def check(draft: Draft) -> Verdict:
     """Both guards over one draft."""
     return Verdict(tuple(_promise_findings(draft)), tuple(_privacy_findings(draft)))

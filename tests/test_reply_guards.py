@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gripewatch.alerts.guards import DEFAULT_PATTERNS, Draft, check, find_promises
+from gripewatch.alerts.guards import DEFAULT_PATTERNS, Draft, check, find_promises, refusal
 
 NOON = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 
@@ -66,6 +66,7 @@ def test_privacy_guard_refuses_an_order_number_and_address_in_public_and_offers_
     assert not v.may_send and v.offer_private
     assert {r.kind for r in v.refused} >= {"order_number", "address"}
     assert "48213" not in v.refused[0].message  # the refusal never repeats the detail
+    assert refusal(v.refused).startswith("This looks like it contains an order number and a street address:")
     assert check(draft("Hi Dana, your order 48213 to 12 Elm St is late, sorry.", public=False)).refused == ()
 
 
