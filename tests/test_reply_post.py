@@ -332,3 +332,18 @@ def test_reddit_reply_and_message_with_praw_from_real_recordings(
         r = s.scalars(select(Reply)).one()
         assert r.status == "posted"
         assert (r.external_id or "").startswith("t1_") if public else r.external_id is None
+
+
+def test_the_daemons_outbox_job_posts_a_queued_reply(tmp_path, db, db_url, mastodon):
+    from gripewatch.alerts.console import ConsoleNotifier
+    from gripewatch.runtime.scheduler import Daemon
+
+    clock = Clock()
+    settings = settings_for(tmp_path, db_url, "mastodon", [record("1001")], mastodon_reply(mastodon))
+    case = ingest(db, settings, clock)
+    with db.sessions() as s, s.begin():
+        submit(s, settings, case.id, "Hi, sorry, checking now.", AGENT, True, False, clock())
+    Daemon(settings, db, ConsoleNotifier(), "serve-test", now=clock).dispatch()
+    assert len(mastodon.created) == 1
+    with db.sessions() as s:
+        assert s.scalars(select(Reply)).one().status == "posted"
