@@ -236,6 +236,9 @@ def analysis_detail(result: Analysis, duplicate_of: int | None = None) -> dict[s
         "competitors": list(result.competitors),
         "noise": result.noise,
         "duplicate_of": duplicate_of,
+        "language": result.language,
+        "needs_review": result.needs_review,
+        "tier": result.tier,
     }
 
 
