@@ -133,11 +133,12 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
     posted = [r for r in p.get("replies") or [] if r.get("status") == "posted"]
     if posted:  # replies posted from gripewatch (alerts/answer.py)
         line = " · ".join(
-            f"replied {'publicly' if r['public'] else 'privately'} on {r['platform']} by <@{r['writer']}>"
-            + (f" (<{r['url']}|view reply>)" if r.get("url") else "")
+            f"replied {'publicly' if r['public'] else 'privately'} on {esc(r['platform'])}"
+            + f" by {mrkdwn.user(r['writer'])}"
+            + (f" ({mrkdwn.link(r['url'], 'view reply')})" if r.get("url") else "")
             for r in posted
         )
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": line[:2990]}]})
+        blocks.append({"type": "context", "elements": [mrkdwn.element(line)]})
     if history:
         blocks.append({"type": "context", "elements": [mrkdwn.element(history)]})
     actions = [a for a in p.get("actions", []) if a in BUTTONS]

@@ -20,7 +20,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from gripewatch.alerts import actions, answer, blocks, card
+from gripewatch.alerts import actions, answer, blocks, card, mrkdwn
 from gripewatch.collectors.posting import PRIVATE, can_reply
 from gripewatch.config import Settings
 from gripewatch.db import Database
@@ -33,7 +33,7 @@ CALLBACK = "gw_reply_modal"
 
 def slack_text(s: str) -> str:
     """Customer text as it may appear in the modal's mrkdwn (the single place it is escaped)."""
-    return blocks.esc(s)
+    return mrkdwn.escape(s)
 
 
 def modal(p: dict[str, Any], channel: str) -> dict[str, Any]:
@@ -49,7 +49,7 @@ def modal(p: dict[str, Any], channel: str) -> dict[str, Any]:
         else "too few answered cases to promise a time"
     )
     view_blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"*Case #{p['case_id']}* · {head}"[:2990]}},
+        mrkdwn.section(f"*Case #{p['case_id']}* · {head}"),
         {
             "type": "input",
             "block_id": "reply_text",
@@ -92,10 +92,7 @@ def modal(p: dict[str, Any], channel: str) -> dict[str, Any]:
         {
             "type": "context",
             "elements": [
-                {
-                    "type": "mrkdwn",
-                    "text": f"Posted as the brand's account, in your name, when you press Post. {measured}.",
-                }
+                mrkdwn.element(f"Posted as the brand's account, in your name, when you press Post. {measured}.")
             ],
         },
     ]
