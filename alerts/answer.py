@@ -33,7 +33,7 @@ from gripewatch.collectors.posting import PRIVATE, Outgoing, Posted, Poster, can
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import LockBusy, NotifyError, ReplyRefused
-from gripewatch.models import Case, Mention, Outbox, Reply, utcnow
+from gripewatch.models import Case, Mention, Outbox, Reply, utcnow, valid_id
 from gripewatch.runtime import leases
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def submit(
     staff = {s.slack_id: s for s in settings.staff}
     if writer not in staff:
         raise ReplyRefused(f"{writer} is not in the staff roster: only staff members reply")
-    case = session.get(Case, case_id)
+    case = session.get(Case, case_id) if valid_id(case_id) else None
     if case is None:
         raise ReplyRefused(f"no case #{case_id}")
     if case.status == "closed":
@@ -150,7 +150,7 @@ def approve(session: Session, settings: Settings, reply_id: int, approver: str, 
     """A manager approves a reply waiting on a sensitive case: it is queued for posting."""
     if not any(s.slack_id == approver and s.role == "manager" for s in settings.staff):
         raise ReplyRefused("only a manager (staff role manager) approves replies on sensitive cases")
-    reply = session.get(Reply, reply_id)
+    reply = session.get(Reply, reply_id) if valid_id(reply_id) else None
     if reply is None or reply.status != "awaiting_approval":
         raise ReplyRefused(f"no reply #{reply_id} is waiting for approval")
     case = session.get(Case, reply.case_id)

@@ -25,7 +25,7 @@ from gripewatch.collectors.posting import PRIVATE, can_reply
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import ReplyRefused
-from gripewatch.models import Case
+from gripewatch.models import Case, valid_id
 
 log = logging.getLogger(__name__)
 CALLBACK = "gw_reply_modal"
@@ -152,7 +152,15 @@ def register(
 
     def refuse(case_id: int, channel: str, user: str, text: str, at: datetime, ts: str) -> None:
         with db.sessions() as s, s.begin():
-            actions.refuse(s, s.get(Case, case_id), channel, user, text, f"refused:{case_id}:{user}:{ts}", at)
+            actions.refuse(
+                s,
+                s.get(Case, case_id) if valid_id(case_id) else None,
+                channel,
+                user,
+                text,
+                f"refused:{case_id}:{user}:{ts}",
+                at,
+            )
         deliver()
 
     @app.action(f"{blocks.ACTION_PREFIX}reply")
@@ -163,7 +171,7 @@ def register(
         channel = (body.get("channel") or {}).get("id") or settings.slack.channels.alerts
         case_id, at = int(act.get("value") or 0), now()
         with db.sessions() as s:
-            case = s.get(Case, case_id)
+            case = s.get(Case, case_id) if valid_id(case_id) else None
             p = card.card_payload(s, case, settings, at) if case is not None else None
         why = "replying is off (reply.enabled is false)" if not settings.reply.enabled else None
         if p is not None and why is None:

@@ -32,10 +32,10 @@ def routes(
     def form(request: Request, case_id: int, status: int = 200, **ctx: Any) -> Response:
         from gripewatch.alerts.card import card_payload
         from gripewatch.collectors.posting import PRIVATE, can_reply
-        from gripewatch.models import Case
+        from gripewatch.models import Case, valid_id
 
         with db.sessions() as s:
-            c = s.get(Case, case_id)
+            c = s.get(Case, case_id) if valid_id(case_id) else None
             if c is None:
                 return page(request, "error.html", 404, message=f"No case #{case_id}.")
             p = card_payload(s, c, settings, now())

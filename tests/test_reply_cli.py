@@ -93,3 +93,10 @@ def test_nothing_is_posted_while_replying_is_off(tmp_path, mastodon, runner):
     res = runner.invoke(main, ["cases", "reply", "1", "--as", AGENT, "--text", "Hi, sorry!", "--config", cfg])
     assert res.exit_code == 1 and "reply.enabled is false" in res.output
     assert mastodon.created == []
+
+
+def test_an_id_no_column_can_hold_is_no_such_case(tmp_path, mastodon, runner):
+    cfg = str(config(tmp_path, mastodon))
+    assert runner.invoke(main, ["run-once", "--config", cfg]).exit_code == 0
+    res = runner.invoke(main, ["cases", "reply", str(2**70), "--as", AGENT, "--text", "Hi", "--config", cfg])
+    assert res.exit_code == 1 and "no case #" in res.output and "Traceback" not in res.output
