@@ -24,7 +24,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from gripewatch.config import Settings
-from gripewatch.dashboards import auth
+from gripewatch.dashboards import auth, reply_page
 from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
 from gripewatch.dashboards.queue import (
     PRIORITIES,
@@ -58,6 +58,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     templates = Jinja2Templates(directory=str(_templates_dir()))
     staff_names = {m.slack_id: m.name for m in settings.staff}
     templates.env.globals.update(actions=ACTIONS, who=lambda uid: staff_names.get(uid, uid) if uid else uid)
+    templates.env.globals.update(reply_enabled=settings.reply.enabled)  # the case page links the Reply form
     targets = first_response_targets(settings)  # the SLA state shown is the one Slack works to
 
     def user_of(request: Request) -> str | None:
@@ -219,6 +220,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         Route("/trends.png", trends_png),
         Route("/digest", digest_page),
     ]
+    routes += reply_page.routes(settings, db, now, login_required, page, lambda user: actor_id(cfg, user))
     middleware = [
         Middleware(
             SessionMiddleware,
