@@ -50,6 +50,8 @@ def render(alert: Alert) -> Panel | Text:
             f" · {priority} · {_owner(p)}",
             style="dim",
         )
+    if alert.kind == "redact":
+        return Text(f"  ↻ case #{alert.case_id} message {p.get('ts')} rewritten: {p.get('text', '')}", style="dim")
     if alert.kind in ("note", "escalation", "ephemeral"):
         tag = {"note": "↳", "escalation": "‼ ESCALATION", "ephemeral": "(only you)"}[alert.kind]
         return Text(f"  {tag} case #{alert.case_id}: {p.get('title') or ''} {p.get('text', '')}", style="magenta")
