@@ -46,7 +46,7 @@ from gripewatch.models import Author, Base, Case, CaseEvent, Feedback, JobRun, M
 
 ERASED = "[erased on request]"
 PSEUDONYM = "erased-"
-AUDIT_JOB = "erasure"  # the job_runs row that records an erasure (kept by retention)
+AUDIT_JOB = "erasure"  # the job_runs row that records an erasure (retention keeps these)
 
 
 @dataclass(frozen=True)
@@ -124,12 +124,17 @@ def erase(session: Session, settings: Settings, identity: str, actor: str, now: 
     return Erasure(tuple(pseudonyms), len(mentions), len(case_ids), cards, len(changed))
 
 
-def blank_mention(m: Mention) -> None:
+def forget_mention(m: Mention, raw: dict[str, Any] | None = None) -> None:
     """Remove what a person wrote from one mention; keep its scores, decision and topics."""
     a = m.analysis or {}
-    m.text, m.raw, m.url, m.fingerprint = "", {"erased": True}, None, None
+    m.text, m.raw, m.url, m.fingerprint = "", raw or {}, None, None
     m.provenance = {k: v for k, v in (m.provenance or {}).items() if k in ("source", "platform", "app_version")}
     m.analysis = {k: a[k] for k in ("topics", "escalation") if k in a}
+
+
+def blank_mention(m: Mention) -> None:
+    """Remove what a person wrote from one mention (marked, so a later edit does not bring it back)."""
+    forget_mention(m, raw={"erased": True})
 
 
 def _quotes(names: list[str], texts: list[str]) -> Any:

@@ -140,3 +140,47 @@ def test_erase_asks_first(tmp_path: Path, db_url: str) -> None:
     cfg = write_config(tmp_path, {"database": {"url": db_url}, "brands": [{"name": "Acme"}]})
     res = CliRunner().invoke(cli, ["customers", "erase", "x:alice", "--config", str(cfg)], input="n\n")
     assert res.exit_code == 1 and "Aborted" in res.output
+
+
+def test_retention_blanks_the_same_fields_for_expired_data(tmp_path: Path, db: Database, db_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gripewatch.models import Author, Outbox
+    from gripewatch.runtime.retention import purge
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, db_url, [], retention={"days": 30})
+    now = datetime(2026, 11, 30, 12, tzinfo=UTC)
+    old, recent = now - timedelta(days=40), now - timedelta(days=2)
+    with db.sessions() as s, s.begin():
+        for handle, at, status, vip in (("oldie", old, "closed", None), ("newbie", recent, "resolved", None),
+                                        ("bigfish", old, "closed", "vip")):  # fmt: skip
+            a = Author(platform="x", key=handle, handle=handle, display_name=handle.title(), tier=vip)
+            s.add(a)
+            s.flush()
+            c = Case(author_id=a.id, status=status, summary=f"{handle} says it broke", opened_at=at,
+                     resolved_at=at, closed_at=at if status == "closed" else None)  # fmt: skip
+            s.add(c)
+            s.flush()
+            s.add(Mention(source="x", platform="x", external_id=handle, author_id=a.id, case_id=c.id, created_at=at,
+                          collected_at=at, text=f"{handle} says it broke", raw={"text": handle},
+                          url=f"https://x.com/{handle}/status/1", analysis={"topics": ["other"], "reasons": [handle]}))  # fmt: skip
+            s.add(CaseEvent(case_id=c.id, at=at, actor="U1", kind="satisfaction", detail={"note": f"{handle} happy"}))
+            s.add(Outbox(key=f"k-{handle}", kind="new_case", case_id=c.id, channel="#c", payload={"text": handle},
+                         created_at=at, sent_at=at))  # fmt: skip
+        s.add(JobRun(job="erasure", holder="U1", started_at=old, finished_at=old, outcome="ok", detail={}))
+    out = purge(db, settings.retention, now)
+    assert out["mentions"] == 2 and out["cases"] == 2 and out["authors"] == 1 and out["outbox"] == 2
+    with db.sessions() as s:
+        by = {m.external_id: m for m in s.scalars(select(Mention))}
+        assert (by["oldie"].text, by["oldie"].raw, by["oldie"].url) == ("", {}, None)
+        assert by["oldie"].analysis == {"topics": ["other"]}  # topics stay: trends remain true
+        assert by["newbie"].text == "newbie says it broke"
+        cases = {c.author_id: c for c in s.scalars(select(Case))}
+        authors = {a.id: a for a in s.scalars(select(Author))}
+        handles = sorted(authors[i].handle for i in cases)
+        assert handles[:2] == ["bigfish", "erased-" + handles[1].removeprefix("erased-")] and "newbie" in handles
+        assert sorted(c.summary for c in cases.values()) == ["", "", "newbie says it broke"]
+        details = [e.detail for e in s.scalars(select(CaseEvent).order_by(CaseEvent.id))]
+        assert details == [{}, {"note": "newbie happy"}, {}]
+        assert s.scalars(select(JobRun.job)).all() == ["erasure"]  # the audit record outlives job_runs_days
