@@ -46,6 +46,9 @@ _VERBS = {
     "reply_approved": "approved the reply",
     "reply_posted": "posted the reply",
     "reply_failed": "reply not posted",
+    "erased": "erased on request",
+    "name_erased": "a name in it was erased on request",
+    "mention_deleted": "the customer deleted a post",
 }
 
 
@@ -94,7 +97,7 @@ def card_payload(session: Session, case: Case, settings: Settings, now: datetime
         "platform": m.platform if m else None,
         "source": m.source if m else None,
         "url": m.url if m else None,
-        "text": m.text if m else case.summary,
+        "text": (m.text or case.summary) if m else case.summary,  # a forgotten post: what the summary says
         "created_at": m.created_at.isoformat() if m else None,
         "author": {
             "handle": a.handle,

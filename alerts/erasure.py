@@ -173,10 +173,7 @@ def _erase_case(session: Session, settings: Settings, case: Case, actor: str, no
         row.last_error = None
     ev = card.event(session, case, "erased", actor, now)
     session.flush()
-    payload = card.card_payload(session, case, settings, now)
-    payload["text"] = ERASED
-    payload["last_change"] = f"erased on request by {card.who(actor)}"
-    enqueue(session, f"card:{case.id}:{ev.id}", "card_update", case.slack_channel or "", payload, case, now)
+    card.refresh(session, case, settings, now, ev)  # the card quotes the summary now: "[erased on request]"
     return rewrites + (1 if case.slack_ts else 0)
 
 

@@ -193,6 +193,7 @@ class SchedulerConfig(Strict):
     sla_seconds: float = Field(60.0, gt=0)
     spikes_seconds: float = Field(300.0, gt=0)
     retention_hours: float = Field(24.0, gt=0)
+    recheck_minutes: float = Field(60.0, gt=0)  # look the posts of open cases up again (upstream deletions)
     misfire_grace_seconds: int = Field(30, ge=1)
     min_poll_seconds: float = Field(10.0, gt=0)
     max_backoff_seconds: float = Field(900.0, gt=0)
