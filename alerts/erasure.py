@@ -85,14 +85,15 @@ def erase(session: Session, settings: Settings, identity: str, actor: str, now: 
     authors = find_authors(session, identity)
     ids = [a.id for a in authors]
     names: dict[str, str] = {}  # what named them -> the pseudonym that replaces it
-    pseudonyms = []
+    pseudonyms: list[str] = []
     for a in authors:
-        pseudo = a.handle if (a.handle or "").startswith(PSEUDONYM) else f"{PSEUDONYM}{uuid.uuid4().hex[:12]}"
+        old = a.handle or ""
+        pseudo = old if old.startswith(PSEUDONYM) else f"{PSEUDONYM}{uuid.uuid4().hex[:12]}"
         for v in (a.handle, a.key, a.display_name):
             if v and len(v) >= 3 and not v.startswith(PSEUDONYM) and v.lower() not in (n.lower() for n in names):
                 names[v] = pseudo
         a.handle, a.key, a.display_name = pseudo, pseudo, None
-        a.followers = a.tier = a.lifetime_value = a.customer_key = None  # type: ignore[assignment]
+        a.followers, a.tier, a.lifetime_value, a.customer_key = None, None, None, None
         pseudonyms.append(pseudo)
     case_ids = list(session.scalars(select(Case.id).where(Case.author_id.in_(ids))).all())
     mentions = session.scalars(
