@@ -4,7 +4,8 @@ The case card shows priority and why, the post quoted with a link, the author
 with followers and a VIP badge, sentiment/complaint score with the reasons,
 topics, SLA due times, owner, who did what and when, the suggested reply, and
 the buttons Acknowledge · Assign to me · Replied · Resolve · Escalate · Not a
-complaint (``action_id`` ``gw_<action>``, ``value`` the case id).
+complaint (``action_id`` ``gw_<action>``, ``value`` the case id) and a "Reassign to…"
+user select (``gw_reassign``, the case id in the block id ``case_<id>``).
 """
 
 from __future__ import annotations
@@ -147,10 +148,22 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "type": "actions",
                 "block_id": f"case_{p['case_id']}",
-                "elements": [_button(a, p["case_id"]) for a in actions],
+                "elements": [_button(a, p["case_id"]) for a in actions] + [_reassign(p)],
             }
         )
     return blocks
+
+
+def _reassign(p: dict[str, Any]) -> dict[str, Any]:
+    """Hand the case to a named colleague (``gw_reassign``; the case id is in the block id)."""
+    select: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": ACTION_PREFIX + "reassign",
+        "placeholder": {"type": "plain_text", "text": "Reassign to…"},
+    }
+    if p.get("assignee"):
+        select["initial_user"] = p["assignee"]
+    return select
 
 
 def _button(action: str, case_id: int) -> dict[str, Any]:

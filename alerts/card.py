@@ -49,6 +49,7 @@ _VERBS = {
     "erased": "erased on request",
     "name_erased": "a name in it was erased on request",
     "mention_deleted": "the customer deleted a post",
+    "note": "note",
 }
 
 
@@ -125,7 +126,9 @@ def card_payload(session: Session, case: Case, settings: Settings, now: datetime
             {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "text": _VERBS.get(e.kind, e.kind)}
             for e in events
         ][-10:],
-        "suggested_reply": suggested_reply(a.handle if a else None, case.brand, analysis.get("topics", []), p90),
+        "suggested_reply": suggested_reply(
+            a.handle if a else None, case.brand, analysis.get("topics", []), p90, settings.cases.canned_replies
+        ),
         "measured_p90_minutes": round(p90.total_seconds() / 60, 1) if p90 else None,
         "actions": [] if case.status == "closed" else list(ACTIONS) + _reply_actions(session, case, settings),
         "replies": _replies(session, case),

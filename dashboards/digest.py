@@ -299,7 +299,8 @@ def build_digest(data: DigestInput, cfg: DigestConfig) -> Digest:
         c
         for c in ours
         if reach_worthy(c)
-        and (c.tier or "").lower() in ("vip", "key", "enterprise") or (c.followers or 0) >= cfg.high_reach_followers
+        and (c.tier or "").lower() in ("vip", "key", "enterprise")
+        or (c.followers or 0) >= cfg.high_reach_followers
     ]
     reach.sort(key=lambda c: (-(c.tier is not None), -(c.followers or 0), c.id))
     digest.high_reach_count = len(reach)
