@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import assign, blocks, card
+from gripewatch.alerts import assign, card
 from gripewatch.alerts.actions import ActionRefused, Outcome
 from gripewatch.config import Settings
 from gripewatch.models import OPEN_STATUSES, Case
@@ -76,7 +76,7 @@ def add_note(
     case = _case(session, case_id)
     ev = card.event(session, case, "note", actor, now, text=text)
     case.updated_at = now
-    if post:
-        card.note(session, case, f"note:{case.id}:{ev.id}", f"{card.who(actor)}: {blocks.esc(text)}", "Note", at=now)
+    if post:  # the thread note escapes it (alerts.mrkdwn): only our user mention stays markup
+        card.note(session, case, f"note:{case.id}:{ev.id}", f"{card.who(actor)}: {text}", "Note", at=now)
     card.refresh(session, case, settings, now, ev)
     return Outcome(case.id, case.status, f"note added to case #{case.id}")

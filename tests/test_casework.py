@@ -137,6 +137,8 @@ def test_reassign_and_notes_from_the_cli(tmp_path: Path, db: Database, db_url: s
         cli, ["cases", "note", str(case.id), "Waiting for the courier's answer", "--as", AGENT2, "--config", str(cfg)]
     )
     assert res.exit_code == 0 and "note added" in res.output
+    res = run(cli, ["cases", "note", str(case.id), "<!channel> *urgent*", "--as", AGENT2, "--config", str(cfg)])
+    assert res.exit_code == 0
     res = run(cli, ["cases", "note", str(case.id), "   ", "--as", AGENT2, "--config", str(cfg)])
     assert res.exit_code == 1 and "empty note" in res.output
     out = show(tmp_path, settings, case.id)
@@ -144,6 +146,7 @@ def test_reassign_and_notes_from_the_cli(tmp_path: Path, db: Database, db_url: s
     drain(db, settings, clock)  # the Slack side: the thread shows the note, the card the new owner
     thread = json.dumps([m for m in fake_slack.posted("#care") if m.get("thread_ts") == case.slack_ts])
     assert f"<@{AGENT2}>: Waiting for the courier's answer" in thread
+    assert "&lt;!channel&gt;" in thread and "<!channel>" not in thread  # a note pings nobody
     assert f"Owner: <@{AGENT2}>" in json.dumps(fake_slack.calls("chat.update")[-1]["blocks"])
 
 
