@@ -162,9 +162,10 @@ def test_retention_blanks_the_same_fields_for_expired_data(tmp_path: Path, db: D
                      resolved_at=at, closed_at=at if status == "closed" else None)  # fmt: skip
             s.add(c)
             s.flush()
+            analysis = {"topics": ["other"], "reasons": [handle]}
             s.add(Mention(source="x", platform="x", external_id=handle, author_id=a.id, case_id=c.id, created_at=at,
                           collected_at=at, text=f"{handle} says it broke", raw={"text": handle},
-                          url=f"https://x.com/{handle}/status/1", analysis={"topics": ["other"], "reasons": [handle]}))  # fmt: skip
+                          url=f"https://x.com/{handle}/status/1", analysis=analysis))  # fmt: skip
             s.add(CaseEvent(case_id=c.id, at=at, actor="U1", kind="satisfaction", detail={"note": f"{handle} happy"}))
             s.add(Outbox(key=f"k-{handle}", kind="new_case", case_id=c.id, channel="#c", payload={"text": handle},
                          created_at=at, sent_at=at))  # fmt: skip
