@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from gripewatch.alerts import mrkdwn
+from gripewatch.analysis.topics import display_name
 
 BUTTONS = {
     "acknowledge": ("Acknowledge", None),
@@ -116,7 +117,8 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
     facts = [scores]
     for label, key in (("Why", "reasons"), ("Topics", "topics"), ("Escalation", "escalation")):
         if p.get(key):
-            facts.append(f"{label}: {', '.join(str(x).replace('_', ' ') for x in p[key])}")
+            shown = (display_name(str(x)) if key == "topics" else str(x).replace("_", " ") for x in p[key])
+            facts.append(f"{label}: {', '.join(shown)}")
     history = " · ".join(
         f"{hm(h['at'])} {esc(h['text'])}" + (f" by {mrkdwn.user(h['actor'])}" if h["actor"][:1] in "UW" else "")
         for h in (p.get("history") or [])[-5:]

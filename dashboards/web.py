@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from gripewatch.analysis.topics import display_name
 from gripewatch.config import Settings
 from gripewatch.dashboards import auth, reply_page
 from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
@@ -60,6 +61,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     templates.env.globals.update(actions=ACTIONS, who=lambda uid: staff_names.get(uid, uid) if uid else uid)
     templates.env.globals.update(reply_enabled=settings.reply.enabled)  # the case page links the Reply form
     templates.env.globals.update(staff=settings.staff)  # the colleagues a case can be handed to
+    templates.env.filters["topic_name"] = display_name  # topics in words
     targets = first_response_targets(settings)  # the SLA state shown is the one Slack works to
 
     def user_of(request: Request) -> str | None:

@@ -178,7 +178,7 @@ def test_reassign_and_notes_from_the_dashboard(
         assert r.status_code == 200
         # the next person opening the case sees the new owner and the note (escaped, not HTML)
         page = c.get(f"/cases/{case.id}").text
-        assert '<dd id="assignee">Bo</dd>' in page
+        assert '<dd id="assignee">Bo</dd>' in page and "topics: Delivery" in page
         assert "&lt;b&gt;VIP&lt;/b&gt;: call back before 5pm" in page and "<b>VIP</b>" not in page
         r = c.post(f"/cases/{case.id}/reassign", data={"csrf": _csrf(page), "to": "UNOBODY"})
         assert "not on the staff roster" in urllib.parse.unquote(r.url.query)
@@ -194,6 +194,7 @@ def test_canned_reply_for_the_topic_is_the_suggested_reply(
     settings, _clock, case = posted_case(tmp_path, db, db_url, fake_slack, cases={"canned_replies": canned})
     card = json.dumps(fake_slack.posted("#care")[0]["blocks"])
     assert "Hi @dana, your parcel is on us. DM your order number; we answer as soon as we can." in card
+    assert "Topics: Delivery" in card  # topics in words
     try:
         settings_from_dict({"cases": {"canned_replies": {"delivery": "Hi {name}"}}}, tmp_path / "c.yaml")
     except ConfigError as e:
