@@ -17,13 +17,17 @@ from sqlalchemy.orm import Session
 from gripewatch.alerts import assign, card
 from gripewatch.alerts.actions import ActionRefused, Outcome
 from gripewatch.config import Settings
-from gripewatch.models import OPEN_STATUSES, Case
+from gripewatch.models import OPEN_STATUSES, Case, valid_id
 
 NOTE_MAX = 3000  # characters of one note (a Slack section holds 3,000)
 
 
 def _case(session: Session, case_id: int) -> Case:
-    case = session.get(Case, case_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+    case = (
+        session.get(Case, case_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+        if valid_id(case_id)
+        else None
+    )
     if case is None:
         raise ActionRefused(f"no case #{case_id}")
     return case

@@ -139,6 +139,8 @@ def test_reassign_and_notes_from_the_cli(tmp_path: Path, db: Database, db_url: s
     assert res.exit_code == 0 and "note added" in res.output
     res = run(cli, ["cases", "note", str(case.id), "<!channel> *urgent*", "--as", AGENT2, "--config", str(cfg)])
     assert res.exit_code == 0
+    res = run(cli, ["cases", "note", str(2**70), "hello", "--as", AGENT2, "--config", str(cfg)])
+    assert res.exit_code == 1 and f"no case #{2**70}" in res.output
     res = run(cli, ["cases", "note", str(case.id), "   ", "--as", AGENT2, "--config", str(cfg)])
     assert res.exit_code == 1 and "empty note" in res.output
     out = show(tmp_path, settings, case.id)
