@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, cast, delete, or_, select, text, update
+from sqlalchemy import JSON, String, Text, cast, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from gripewatch.alerts import card
@@ -70,7 +70,10 @@ def find_authors(session: Session, identity: str) -> list[Author]:
     """The authors of ``platform:handle`` and every identity linked to them; InputError if none."""
     platform, handle = parse_identity(identity)
     found = session.scalars(
-        select(Author).where(Author.platform == platform, or_(Author.key == handle, Author.handle.ilike(handle)))
+        # exact, case-insensitive: a LIKE pattern would let "dana_w" match someone else's "danaxw"
+        select(Author).where(
+            Author.platform == platform, or_(Author.key == handle, func.lower(Author.handle) == handle)
+        )
     ).all()
     if not found:
         raise InputError(f"no customer {platform}:{handle} in the database")
@@ -90,7 +93,9 @@ def erase(session: Session, settings: Settings, identity: str, actor: str, now: 
         old = a.handle or ""
         pseudo = old if old.startswith(PSEUDONYM) else f"{PSEUDONYM}{uuid.uuid4().hex[:12]}"
         for v in (a.handle, a.key, a.display_name):
-            if v and len(v) >= 3 and not v.startswith(PSEUDONYM) and v.lower() not in (n.lower() for n in names):
+            if not v or v.startswith(PSEUDONYM) or len(v) < (6 if v.isdigit() else 3):  # "123" names nobody
+                continue
+            if v.lower() not in (n.lower() for n in names):
                 names[v] = pseudo
         a.handle, a.key, a.display_name = pseudo, pseudo, None
         a.followers, a.tier, a.lifetime_value, a.customer_key = None, None, None, None

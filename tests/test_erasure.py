@@ -131,7 +131,13 @@ def test_erase_leaves_no_byte_of_her_and_rewrites_her_slack_messages(
 
 
 def test_erase_unknown_customer_is_one_line_and_exit_1(tmp_path: Path, db: Database, db_url: str) -> None:
+    from gripewatch.models import Author
+
+    with db.sessions() as s, s.begin():
+        s.add(Author(platform="x", key="12345678", handle="nobodyXelse"))  # "nobody_else" must not find them
     cfg = write_config(tmp_path, {"database": {"url": db_url}, "brands": [{"name": "Acme"}]})
+    res = CliRunner().invoke(cli, ["customers", "erase", "x:nobody_else", "--yes", "--config", str(cfg)])
+    assert res.exit_code == 1 and "no customer x:nobody_else" in res.output
     res = CliRunner().invoke(cli, ["customers", "erase", "x:nobody", "--yes", "--config", str(cfg)])
     assert res.exit_code == 1 and "no customer x:nobody" in res.output
 
