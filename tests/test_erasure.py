@@ -13,7 +13,7 @@ from gripewatch.alerts import actions
 from gripewatch.cli import cli
 from gripewatch.db import Database
 from gripewatch.feedback import record
-from gripewatch.models import Case, CaseEvent, JobRun, Mention, SourceState
+from gripewatch.models import Author, Case, CaseEvent, JobRun, Mention, SourceState
 from tests.conftest import write_config
 from tests.fakes.slack import FakeSlack
 from tests.test_slack_e2e import AGENT, COMPLAINT, Clock, drain, ingest, rec, slack_settings
@@ -128,6 +128,29 @@ def test_erase_leaves_no_byte_of_her_and_rewrites_her_slack_messages(
         ["customers", "erase", f"x:{pseudo}", "--yes", "--config", str(tmp_path / "config.yaml")],
     )
     assert again.exit_code == 0 and f"now {pseudo}" in again.output
+
+
+def test_erase_forgets_linked_identities_but_not_a_namesake(tmp_path: Path, db: Database, db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from gripewatch.alerts.customers import link
+    from gripewatch.alerts.erasure import erase as erase_customer
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, db_url, [])
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    with db.sessions() as s, s.begin():
+        for platform, handle in (("x", "alice"), ("mastodon", "alice_w@social.example"), ("reddit", "alice")):
+            s.add(Author(platform=platform, key=handle, handle=handle))
+        s.flush()
+        link(s, ["x:alice", "mastodon:alice_w@social.example"])  # the same person on two platforms
+    with db.sessions() as s, s.begin():
+        out = erase_customer(s, settings, "x:alice", "U1", now)
+    assert len(out.pseudonyms) == 2
+    with db.sessions() as s:
+        handles = {a.platform: a.handle for a in s.scalars(select(Author))}
+    assert handles["reddit"] == "alice"  # someone else who happens to share the name
+    assert handles["x"].startswith("erased-") and handles["mastodon"].startswith("erased-")
 
 
 def test_erase_unknown_customer_is_one_line_and_exit_1(tmp_path: Path, db: Database, db_url: str) -> None:
