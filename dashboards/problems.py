@@ -7,8 +7,9 @@ two-word phrases (brand names and stop words removed), and a leader clustering
 puts it with the most similar group (cosine of the group's centroid at least
 ``similarity``) or starts a new one. A group is named by its top shared phrase
 (the term most of its complaints contain, a phrase preferred over its own
-word); a group smaller than ``min_size``, or whose complaints share no term, is
-not a recurring problem and is not listed. ``other`` itself is never a group.
+word) -- when fewer than half of them contain it, the group keeps only those
+that do; a group smaller than ``min_size``, or whose complaints share no term,
+is not a recurring problem and is not listed. ``other`` itself is never a group.
 Each group's quotes are the complaints that share most of the group's frequent
 terms, from different authors.
 """
@@ -38,6 +39,7 @@ STOP = frozenset(
     thanks thank please help hello hey guys lol wrong again bad worst terrible awful ridiculous seriously literally
     back can't won't isn't doesn't haven't hasn't wasn't aren't couldn't wouldn't month months says say anything
     else actually min hour minutes happened pls lmao kinda honestly incredible brilliant
+    after before through since until ago yet came come coming went gone left took take told tell asked
     nothing never every going want know said tried need like just last first new good great love way make
     anyone's everyone""".split()
 )
@@ -98,7 +100,9 @@ def group_complaints(
         if len(members) >= min_size:
             ids = [rest[k] for k in members]
             label = top_phrase([bags[i] for i in ids])
-            if label is not None:
+            if label is not None and 2 * sum(label in bags[i] for i in ids) < len(ids):
+                ids = [i for i in ids if label in bags[i]]  # a loose group: only what its name says
+            if label is not None and len(ids) >= min_size:
                 groups.append((label, "theme", ids))
     out = []
     for label, kind, members in groups:
