@@ -5,7 +5,7 @@ with followers and a VIP badge, sentiment/complaint score with the reasons,
 topics, SLA due times, owner, who did what and when, the suggested reply, and
 the buttons Acknowledge · Assign to me · Replied · Resolve · Escalate · Not a
 complaint (``action_id`` ``gw_<action>``, ``value`` the case id) and a "Reassign to…"
-user select (``gw_reassign``, the case id in the block id ``case_<id>``).
+user select (``gw_reassign``, the case id in the block id ``reassign_<id>``).
 """
 
 from __future__ import annotations
@@ -150,14 +150,16 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
             {
                 "type": "actions",
                 "block_id": f"case_{p['case_id']}",
-                "elements": [_button(a, p["case_id"]) for a in actions] + [_reassign(p)],
+                "elements": [_button(a, p["case_id"]) for a in actions],
             }
         )
+        blocks.append(_reassign(p))
     return blocks
 
 
 def _reassign(p: dict[str, Any]) -> dict[str, Any]:
-    """Hand the case to a named colleague (``gw_reassign``; the case id is in the block id)."""
+    """Hand the case to a named colleague: a section whose accessory is a user select (``gw_reassign``;
+    the case id is in the block id ``reassign_<id>``)."""
     select: dict[str, Any] = {
         "type": "users_select",
         "action_id": ACTION_PREFIX + "reassign",
@@ -165,7 +167,12 @@ def _reassign(p: dict[str, Any]) -> dict[str, Any]:
     }
     if p.get("assignee"):
         select["initial_user"] = p["assignee"]
-    return select
+    return {
+        "type": "section",
+        "block_id": f"reassign_{p['case_id']}",
+        "text": mrkdwn.element("Hand it to a colleague:"),
+        "accessory": select,
+    }
 
 
 def _button(action: str, case_id: int) -> dict[str, Any]:

@@ -91,7 +91,7 @@ def handle_reassign(db: Database, settings: Settings, body: dict[str, Any], at: 
     user = (body.get("user") or {}).get("id") or "unknown"
     channel = (body.get("channel") or {}).get("id") or settings.slack.channels.alerts
     try:
-        case_id = int(str(act.get("block_id", "")).removeprefix("case_"))
+        case_id = int(str(act.get("block_id", "")).removeprefix("reassign_"))
     except ValueError:
         log.warning("reassign without a case id: %r", act.get("block_id"))
         return None

@@ -11,7 +11,8 @@ Everything about the customer ``platform:handle`` (and every identity linked to 
   and topics stay, so counts and trends remain true; ``feedback`` rows of those mentions are
   deleted (a correction without its text cannot train anything);
 - their cases' summaries become "[erased on request]" and every event detail is emptied
-  (satisfaction notes included); one ``erased`` event records that an erasure happened and by
+  (satisfaction notes and internal notes included); the brand's written replies to them lose
+  their text, and one not posted yet is never posted; one ``erased`` event records that an erasure happened and by
   whom, not what was erased;
 - outbox rows of their cases: a pending message is dropped (marked sent, never delivered);
   every delivered Slack message (the card, the thread quotes) is rewritten through the outbox:
@@ -42,7 +43,7 @@ from gripewatch.alerts.outbox import enqueue
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import InputError
-from gripewatch.models import Author, Base, Case, CaseEvent, Feedback, JobRun, Mention, Outbox
+from gripewatch.models import Author, Base, Case, CaseEvent, Feedback, JobRun, Mention, Outbox, Reply
 
 ERASED = "[erased on request]"
 PSEUDONYM = "erased-"
@@ -158,6 +159,10 @@ def _erase_case(session: Session, settings: Settings, case: Case, actor: str, no
     """Summary and event details emptied, pending alerts dropped, delivered messages rewritten."""
     case.summary = ERASED
     session.execute(update(CaseEvent).where(CaseEvent.case_id == case.id).values(detail={}))
+    for reply in session.scalars(select(Reply).where(Reply.case_id == case.id)).all():  # answers to her
+        reply.text, reply.warnings, reply.url = ERASED, [], None
+        if reply.status in ("queued", "awaiting_approval"):  # never posted now: she asked to be forgotten
+            reply.status, reply.error = "failed", "erased on request"
     rewrites = 0
     for row in session.scalars(select(Outbox).where(Outbox.case_id == case.id)).all():
         delivered = row.sent_at is not None and (row.result or {}).get("ts")

@@ -57,7 +57,7 @@ def posted_case(tmp_path: Path, db: Database, db_url: str, fake: FakeSlack, **ex
 
 def select_payload(case: Case, user: str, chosen: str) -> str:
     p = click_payload(case, "reassign", user)
-    p["actions"] = [{"type": "users_select", "action_id": "gw_reassign", "block_id": f"case_{case.id}",
+    p["actions"] = [{"type": "users_select", "action_id": "gw_reassign", "block_id": f"reassign_{case.id}",
                      "selected_user": chosen, "action_ts": "1700000099.0001"}]  # fmt: skip
     return "payload=" + urllib.parse.quote(json.dumps(p))
 
@@ -89,9 +89,7 @@ def test_reassign_and_notes_from_slack(tmp_path: Path, db: Database, db_url: str
     settings, clock, case = posted_case(tmp_path, db, db_url, fake_slack)
     app = build_app(settings, db, client=WebClient(token="xoxb-test", base_url=fake_slack.base_url), now=clock)
     card = fake_slack.posted("#care")[0]
-    picker = next(
-        e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"] if e["type"] == "users_select"
-    )
+    picker = next(b["accessory"] for b in card["blocks"] if b.get("block_id") == f"reassign_{case.id}")
     assert picker["action_id"] == "gw_reassign" and picker["initial_user"] == AGENT
 
     body = select_payload(case, MANAGER, AGENT2)

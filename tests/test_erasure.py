@@ -13,7 +13,7 @@ from gripewatch.alerts import actions
 from gripewatch.cli import cli
 from gripewatch.db import Database
 from gripewatch.feedback import record
-from gripewatch.models import Author, Case, CaseEvent, JobRun, Mention, SourceState
+from gripewatch.models import Author, Case, CaseEvent, JobRun, Mention, Reply, SourceState
 from tests.conftest import write_config
 from tests.fakes.slack import FakeSlack
 from tests.test_slack_e2e import AGENT, COMPLAINT, Clock, drain, ingest, rec, slack_settings
@@ -45,6 +45,8 @@ def build(tmp_path: Path, db: Database, db_url: str, fake: FakeSlack) -> Any:
         record(s, settings, m.id, 0, AGENT, clock())
         case_id = m.case_id
         actions.apply(s, settings, case_id, "resolve", AGENT, clock())
+        s.add(Reply(key="reply:test:1", case_id=case_id, platform="x", text="Hi @alice, your Flimwobble order 4417 "
+                    "is on its way", writer=AGENT, status="queued"))  # fmt: skip
     drain(db, settings, clock)
     with (tmp_path / "mentions.jsonl").open("a", encoding="utf-8") as fh:  # she writes after resolution
         fh.write(json.dumps(alice(5, ALICE_3)) + "\n")
@@ -116,6 +118,8 @@ def test_erase_leaves_no_byte_of_her_and_rewrites_her_slack_messages(
         audit = s.scalars(select(JobRun).where(JobRun.job == "erasure")).one()
         assert audit.detail == {"identities": 1, "mentions": 4, "cases": 1}
         assert s.scalar(select(Mention.is_complaint).where(Mention.external_id == "t1")) is True
+        reply = s.scalars(select(Reply)).one()
+        assert (reply.text, reply.status) == ("[erased on request]", "failed")  # never posted to her now
         pseudo = case.author.handle
     # her posts collected again (a backfill from the start) do not bring her back
     with db.sessions() as s, s.begin():
@@ -196,6 +200,8 @@ def test_retention_blanks_the_same_fields_for_expired_data(tmp_path: Path, db: D
                           collected_at=at, text=f"{handle} says it broke", raw={"text": handle},
                           url=f"https://x.com/{handle}/status/1", analysis=analysis))  # fmt: skip
             s.add(CaseEvent(case_id=c.id, at=at, actor="U1", kind="satisfaction", detail={"note": f"{handle} happy"}))
+            s.add(Reply(key=f"reply:{handle}", case_id=c.id, platform="x", text=f"Hi @{handle}", writer="U1",
+                        status="posted"))  # fmt: skip
             s.add(Outbox(key=f"k-{handle}", kind="new_case", case_id=c.id, channel="#c", payload={"text": handle},
                          created_at=at, sent_at=at))  # fmt: skip
         s.add(JobRun(job="erasure", holder="U1", started_at=old, finished_at=old, outcome="ok", detail={}))
@@ -214,3 +220,4 @@ def test_retention_blanks_the_same_fields_for_expired_data(tmp_path: Path, db: D
         details = [e.detail for e in s.scalars(select(CaseEvent).order_by(CaseEvent.id))]
         assert details == [{}, {"note": "newbie happy"}, {}]
         assert s.scalars(select(JobRun.job)).all() == ["erasure"]  # the audit record outlives job_runs_days
+        assert sorted(r.text for r in s.scalars(select(Reply))) == ["", "", "Hi @newbie"]

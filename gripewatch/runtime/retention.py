@@ -2,11 +2,11 @@
 
 ``purge`` blanks what customers wrote once it is more than ``retention.days``
 old -- the same fields an erasure (``alerts.erasure``) removes: mention texts,
-raw payloads, links, provenance, reasons and fingerprints; the summaries and
-event details (satisfaction notes included) of cases closed or resolved before
-the cutoff; and the handle and name of authors whose every post is expired
-(a stable pseudonym ``erased-…`` instead; authors with an imported tier or
-value are kept, the team gave those). Scores, complaint decisions, topics, case
+raw payloads, links, provenance, reasons and fingerprints; the summaries, event
+details (satisfaction and internal notes included) and written replies of
+cases closed or resolved before the cutoff; and the handle and name of authors
+whose every post is expired (a stable pseudonym ``erased-…`` instead; authors
+with an imported tier or value are kept, the team gave those). Scores, complaint decisions, topics, case
 links and cases stay, so counts, trends and who did what survive. It deletes
 delivered or given-up outbox rows older than that (their payloads quote the
 customer), and ``job_runs`` older than ``retention.job_runs_days`` (erasure
@@ -27,7 +27,7 @@ from sqlalchemy import delete, func, or_, select, update
 from gripewatch.alerts.erasure import AUDIT_JOB, PSEUDONYM, forget_mention
 from gripewatch.config import RetentionConfig
 from gripewatch.db import Database
-from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, JobRun, Mention, Outbox
+from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, JobRun, Mention, Outbox, Reply
 
 BATCH = 500
 
@@ -76,6 +76,7 @@ def _cases(db: Database, cutoff: datetime, stop: threading.Event | None) -> int:
                 break
             s.execute(update(Case).where(Case.id.in_(ids)).values(summary=""))
             s.execute(update(CaseEvent).where(CaseEvent.case_id.in_(ids)).values(detail={}))
+            s.execute(update(Reply).where(Reply.case_id.in_(ids)).values(text="", warnings=[]))
         n += len(ids)
     return n
 
