@@ -25,6 +25,29 @@ ACTIONS = {
 
 ActionError = ActionRefused
 
+_DONE = {
+    "acknowledge": "Acknowledged case #{id}",
+    "assign_me": "Case #{id} is now yours",
+    "replied": "Marked case #{id} as replied",
+    "resolve": "Resolved case #{id}",
+    "escalate": "Escalated case #{id} to the managers",
+    "not_complaint": "Closed case #{id} as not a complaint",
+}
+
+
+def done_message(action: str, case_id: int) -> str:
+    """What the banner says after ``action`` worked: "Acknowledged case #12"."""
+    return _DONE.get(action, "Updated case #{id}").format(id=case_id)
+
+
+def sentence(message: str) -> str:
+    """A library message ("case #12 is now Marco's") as a banner sentence ("Case #12 is now Marco's.")."""
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message[-1] in ".!?" else message + "."
+
 
 def actor_id(cfg: DashboardConfig, username: str) -> str:
     """Who a dashboard user acts as: their staff roster id when linked, else their user name."""

@@ -9,30 +9,46 @@ the session's CSRF token. Case actions go through
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, func, select
+from markupsafe import Markup
+from sqlalchemy import select
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from gripewatch.analysis.topics import display_name
 from gripewatch.config import Settings
 from gripewatch.dashboards import auth, reply_page
-from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
+from gripewatch.dashboards.actions import (
+    ACTIONS,
+    ActionError,
+    actor_id,
+    apply_dashboard_action,
+    done_message,
+    sentence,
+)
+from gripewatch.dashboards.casepage import age
+from gripewatch.dashboards.figures import satisfaction_lines
 from gripewatch.dashboards.queue import (
     PRIORITIES,
     SLA_STATES,
+    SORTS,
     STATUSES,
+    TOPICS,
     QueueFilter,
+    facet_counts,
     first_response_targets,
+    languages,
     query_queue,
     sla_state,
 )
@@ -48,6 +64,9 @@ _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
 }
 
+_CHART_LOCK = threading.Lock()
+_STATIC_JS = (Path(__file__).parent / "templates" / "gripewatch.js").read_bytes()
+
 
 def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = utcnow) -> Starlette:
     """The dashboard app for ``settings``; ConfigError if its auth settings are unusable."""
@@ -62,6 +81,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     templates.env.globals.update(reply_enabled=settings.reply.enabled)  # the case page links the Reply form
     templates.env.globals.update(staff=settings.staff)  # the colleagues a case can be handed to
     templates.env.filters["topic_name"] = display_name  # topics in words
+    templates.env.globals.update(age=age, age_minutes=lambda m: age(timedelta(minutes=m)))
+    templates.env.globals.update(satisfaction_lines=satisfaction_lines)
     targets = first_response_targets(settings)  # the SLA state shown is the one Slack works to
 
     def user_of(request: Request) -> str | None:
@@ -82,7 +103,10 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         return _secure(templates.TemplateResponse(request, name, ctx, status_code=status))
 
     def login_required(handler: Callable[..., Any]) -> Callable[..., Any]:
-        async def wrapped(request: Request) -> Response:
+        """The handler behind the login and CSRF checks. Handlers are plain functions doing blocking
+        work (database, charts): they run in Starlette's threadpool, never on the event loop."""
+
+        def guarded(request: Request) -> Response:
             user = user_of(request)
             if user is None:
                 if request.method == "GET" and not request.url.path.endswith(".png"):
@@ -91,13 +115,16 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
                     return _secure(RedirectResponse(f"/login?next={request.url.path}", status_code=303))
                 return _secure(PlainTextResponse("login required", status_code=401))
             if request.method == "POST":
-                form = await request.form()
-                if not auth.csrf_ok(request.session.get("csrf"), str(form.get("csrf") or "")):
+                if not auth.csrf_ok(request.session.get("csrf"), str(request.state.form.get("csrf") or "")):
                     return _secure(PlainTextResponse("CSRF token missing or wrong; reload the page", status_code=403))
-                request.state.form = form
             request.state.user = user
-            response: Response = await handler(request)
+            response: Response = handler(request)
             return response
+
+        async def wrapped(request: Request) -> Response:
+            if request.method == "POST":
+                request.state.form = await request.form()
+            return await run_in_threadpool(guarded, request)
 
         return wrapped
 
@@ -108,6 +135,9 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
 
     async def login_post(request: Request) -> Response:
         form = await request.form()
+        return await run_in_threadpool(check_login, request, form)  # scrypt takes a while: off the event loop
+
+    def check_login(request: Request, form: Any) -> Response:
         nxt = _safe_next(str(form.get("next") or ""))
         if not auth.csrf_ok(request.session.get("csrf"), str(form.get("csrf") or "")):
             return page(request, "login.html", 403, next=nxt, error="The form expired; please try again.")
@@ -119,25 +149,34 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         return _secure(RedirectResponse(nxt, status_code=303))
 
     @login_required
-    async def logout(request: Request) -> Response:
+    def logout(request: Request) -> Response:
         request.session.clear()
         return _secure(RedirectResponse("/login", status_code=303))
 
     @login_required
-    async def queue(request: Request) -> Response:
+    def queue(request: Request) -> Response:
         f = QueueFilter.from_query(request.query_params)
+        user = actor_id(cfg, request.state.user)
+        brands, sources = tuple(b.name for b in settings.brands), tuple(x.name for x in settings.sources)
         with db.sessions() as s:
-            rows, total = query_queue(s, f, actor_id(cfg, request.state.user), now(), targets, cfg.page_size)
+            rows, total = query_queue(s, f, user, now(), targets, cfg.page_size)
+            langs = tuple(dict.fromkeys(((f.language,) if f.language else ()) + languages(s)))
+            counts = facet_counts(
+                s, f, user, now(), targets, {"brand": brands, "source": sources, "topic": TOPICS, "language": langs}
+            )
         pages = max(1, -(-total // cfg.page_size))
         return page(
-            request, "queue.html", f=f, rows=rows, total=total, pages=pages,
-            statuses=STATUSES, priorities=PRIORITIES, sla_states=SLA_STATES,
-            brands=[b.name for b in settings.brands], sources=[x.name for x in settings.sources],
-            assignees=[u.username for u in cfg.users],
+            request, "queue.html", f=f, rows=rows, total=total, pages=pages, counts=counts, now=now(),
+            statuses=STATUSES, priorities=PRIORITIES, sla_states=SLA_STATES, sorts=SORTS, topics=TOPICS,
+            languages=langs, brands=brands, sources=sources,
+            assignees=[m.slack_id for m in settings.staff] or [u.username for u in cfg.users],
         )  # fmt: skip
 
     @login_required
-    async def case_detail(request: Request) -> Response:
+    def case_detail(request: Request) -> Response:
+        from gripewatch.alerts.card import card_payload
+        from gripewatch.dashboards.casepage import other_cases, priority_parts, sla_clocks
+
         case_id = request.path_params["case_id"]
         with db.sessions() as s:
             c = s.get(Case, case_id)
@@ -151,14 +190,18 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
                 .order_by(Mention.created_at, Mention.id)
             ).all()
             events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).all()
+            card = card_payload(s, c, settings, now())
+            others = other_cases(s, c)
+        posted = next((m.created_at for m, _ in mentions if not m.is_own), None) or c.opened_at
         return page(
-            request, "case.html", c=c, author=author, mentions=mentions, events=events,
+            request, "case.html", c=c, author=author, mentions=mentions, events=events, card=card, others=others,
+            parts=priority_parts(c.priority_parts), clocks=sla_clocks(c, now()), posted_at=posted, now=now(),
             sla=sla_state(c, now(), targets) if c.status in ("new", "acknowledged", "waiting", "escalated") else None,
             flash=request.query_params.get("done"), error=request.query_params.get("error"),
         )  # fmt: skip
 
     @login_required
-    async def case_action(request: Request) -> Response:
+    def case_action(request: Request) -> Response:
         case_id = request.path_params["case_id"]
         action = str(request.state.form.get("action") or "")
         try:
@@ -166,10 +209,10 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
                 apply_dashboard_action(s, settings, case_id, action, actor_id(cfg, request.state.user), now())
         except ActionError as e:
             return _secure(RedirectResponse(f"/cases/{case_id}?error={_q(str(e))}", status_code=303))
-        return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(ACTIONS[action])}", status_code=303))
+        return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(done_message(action, case_id))}", status_code=303))
 
     @login_required
-    async def case_work(request: Request) -> Response:
+    def case_work(request: Request) -> Response:
         """``/cases/ID/reassign`` (field ``to``) and ``/cases/ID/note`` (field ``text``): alerts.casework."""
         from gripewatch.alerts.casework import add_note, reassign
 
@@ -183,43 +226,38 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
                     out = add_note(s, settings, case_id, str(form.get("text") or ""), actor, now())
         except ActionError as e:
             return _secure(RedirectResponse(f"/cases/{case_id}?error={_q(str(e))}", status_code=303))
-        return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(out.message)}", status_code=303))
+        return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(sentence(out.message))}", status_code=303))
 
     @login_required
-    async def trends(request: Request) -> Response:
-        return page(request, "trends.html")
+    def trends(request: Request) -> Response:
+        from gripewatch.dashboards import trends as t
 
-    @login_required
-    async def trends_png(request: Request) -> Response:
-        from gripewatch.dashboards.charts import trend_chart
-        from gripewatch.dashboards.load import hour_bucket
-
-        end = now()
-        start = (end - timedelta(days=56)).replace(hour=0, minute=0, second=0, microsecond=0)
+        choice = request.query_params.get("period") or t.DEFAULT
+        try:
+            period = t.trend_period(choice, settings.digest.timezone, now())
+        except GripewatchError:
+            return page(request, "error.html", 400, message=t.PERIOD_HELP)
         with db.sessions() as s:
-            day = func.substr(hour_bucket(s, Mention.created_at), 1, 10)
-            rows = s.execute(
-                select(day, func.count(), func.sum(case((Mention.is_complaint.is_(True), 1), else_=0)))
-                .where(Mention.created_at >= start, Mention.is_own.is_(False))
-                .group_by(day)
-            ).all()
-        by_day = {d: (n, int(c or 0)) for d, n, c in rows}
-        days = [(start + timedelta(days=i)).date() for i in range(57)]
-        png = trend_chart(
-            days, [by_day.get(str(d), (0, 0))[0] for d in days], [by_day.get(str(d), (0, 0))[1] for d in days]
-        )
-        return _secure(Response(png, media_type="image/png"))
+            data = t.load_trends(s, period, now())
+        return page(request, "trends.html", data=data, charts=t.charts(data), choice=choice, choices=t.CHOICES)
 
     @login_required
-    async def digest_page(request: Request) -> Response:
+    def digest_page(request: Request) -> Response:
+        from gripewatch.dashboards import trends as t
         from gripewatch.dashboards.load import make_digest
         from gripewatch.dashboards.render import data_uri, render_html
 
+        choice = request.query_params.get("period") or "last-week"
         try:
-            d, chart = make_digest(db, settings, request.query_params.get("period") or "last-week", now())
-        except GripewatchError as e:
-            return page(request, "error.html", 400, message=str(e))
-        return _secure(HTMLResponse(render_html(d, chart_src=data_uri(chart))))
+            with _CHART_LOCK:  # matplotlib's pyplot is not thread-safe
+                d, chart = make_digest(db, settings, choice, now())
+        except GripewatchError:
+            return page(request, "error.html", 400, message=t.DIGEST_PERIOD_HELP)
+        body = render_html(d, chart_src=data_uri(chart), embedded=True)
+        return page(request, "digest_page.html", d=d, body=Markup(body), choice=choice, choices=t.DIGEST_CHOICES)
+
+    async def static_js(request: Request) -> Response:
+        return _secure(Response(_STATIC_JS, media_type="text/javascript"))
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/cases", status_code=303)
@@ -239,8 +277,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         Route("/cases/{case_id:int}/reassign", case_work, methods=["POST"]),
         Route("/cases/{case_id:int}/note", case_work, methods=["POST"]),
         Route("/trends", trends),
-        Route("/trends.png", trends_png),
         Route("/digest", digest_page),
+        Route("/static/gripewatch.js", static_js),
     ]
     routes += reply_page.routes(settings, db, now, login_required, page, lambda user: actor_id(cfg, user))
     middleware = [
