@@ -42,20 +42,24 @@ def hbars(title: str, items: Sequence[tuple[str, float]], empty: str = "Nothing 
     return Markup("".join(parts))
 
 
-def day_columns(title: str, days: Sequence[date], total: Sequence[int], part: Sequence[int]) -> Markup:
-    """Mentions (light) and complaints (dark) per day, with a few date labels and the peak value."""
+def day_columns(
+    title: str, days: Sequence[date], total: Sequence[int], part: Sequence[int], width: int = WIDTH
+) -> Markup:
+    """Mentions (light) and complaints (dark) per day, with a few date labels and the peak value.
+
+    ``width`` is the canvas: the page draws a wide one for desktops and a narrow one for phones."""
     if not days or not any(total):
         return Markup('<p class="muted empty-chart">No mentions in this period.</p>')
     top = max(total) or 1
     left, plot_h, height = 4, 120, 150
-    step = (WIDTH - left) / len(days)
+    step = (width - left) / len(days)
     bar = max(1.0, step * 0.8)
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}: '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}: '
         f"{sum(total):,} mentions, {sum(part):,} complaints over {len(days)} days, "
         f'at most {top:,} mentions on a day" preserveAspectRatio="xMinYMin meet">',
-        f'<line x1="0" y1="{plot_h}" x2="{WIDTH}" y2="{plot_h}" stroke="{LINE}"/>',
-        f'<text x="{WIDTH}" y="11" font-size="11" fill="{MUTED}" text-anchor="end">peak {top:,} a day</text>',
+        f'<line x1="0" y1="{plot_h}" x2="{width}" y2="{plot_h}" stroke="{LINE}"/>',
+        f'<text x="{width}" y="11" font-size="11" fill="{MUTED}" text-anchor="end">peak {top:,} a day</text>',
     ]
     for i, (n, c) in enumerate(zip(total, part, strict=True)):
         x = left + i * step
@@ -66,7 +70,7 @@ def day_columns(title: str, days: Sequence[date], total: Sequence[int], part: Se
         parts.append(
             f'<rect x="{x:.1f}" y="{plot_h - h_part:.1f}" width="{bar:.1f}" height="{h_part:.1f}" fill="{ACCENT}"/>'
         )
-    labels = 4 if len(days) > 4 else len(days)
+    labels = min(len(days), 4 if width <= 400 else 8)
     for k in range(labels):
         i = round(k * (len(days) - 1) / max(1, labels - 1))
         x = left + i * step + bar / 2

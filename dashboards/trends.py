@@ -149,7 +149,11 @@ def load_trends(s: Session, period: Period, now: datetime) -> Trends:
 
 def charts(t: Trends) -> dict[str, Markup]:
     return {
-        "volume": svg.day_columns("Mentions and complaints per day", t.days, t.mentions, t.complaints),
+        "volume": Markup('<div class="chart-wide">')
+        + svg.day_columns("Mentions and complaints per day", t.days, t.mentions, t.complaints, width=900)
+        + Markup('</div><div class="chart-narrow">')
+        + svg.day_columns("Mentions and complaints per day", t.days, t.mentions, t.complaints)
+        + Markup("</div>"),
         "topic": svg.hbars("Complaints by topic", t.by_topic),
         "brand": svg.hbars("Complaints by brand", t.by_brand),
         "source": svg.hbars("Complaints by source", t.by_source),
