@@ -7,6 +7,7 @@
     Feedback      staff corrections of the complaint model
     SpikeAlert    last complaint spike alerted per brand and topic (cooldown)
     JobRun        one row per run of a leased job (start, end, holder, outcome)
+    DashboardSession  one signed-in dashboard browser (ended by logout, revoke, idle, expiry)
 
 All timestamps are stored as UTC and come back timezone-aware.
 """
@@ -261,3 +262,20 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(24))  # ok | error | rate_limited | db_down | interrupted
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DashboardSession(Base):
+    """One signed-in dashboard browser. The cookie carries a random token; only its SHA-256 is
+    stored (``id``), so a copy of this table signs nobody in. ``credential`` is a keyed digest of
+    the user's password hash at sign-in: when the configured hash changes, the session ends.
+    A session is active while ``revoked_at`` is empty, and ends for good when it is set."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), index=True)
+    credential: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))  # logout | revoked | password | idle | expired
