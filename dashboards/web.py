@@ -28,6 +28,7 @@ from gripewatch.dashboards.queue import (
     query_queue,
     sla_state,
 )
+from gripewatch.dashboards.render import http_url
 from sqlalchemy import case, func, select
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -349,21 +350,6 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-def http_url(value: object) -> str | None:
-    """``value`` if it is an absolute http(s) URL that is safe in an href, else None (shown as text)."""
-    if not isinstance(value, str) or len(value) > 2048:
-        return None
-    from urllib.parse import urlsplit
-
-    if value != value.strip() or any(ord(ch) < 0x21 or ch in '"<>`\\' for ch in value):
-        return None
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return None
-    return value if parts.scheme.lower() in ("http", "https") and parts.netloc else None
 
 
 def _templates_dir():  # type: ignore[no-untyped-def]

@@ -442,3 +442,17 @@ def test_out_of_range_case_ids_are_404(client, case_id) -> None:  # type: ignore
     token = csrf_of(client.get("/cases/1").text)
     r = client.post(f"/cases/{case_id}/action", data={"action": "resolve", "csrf": token})
     assert r.status_code == 404
+
+
+def test_the_dashboard_key_and_hashes_are_redacted_from_logs(db_url, capsys) -> None:  # type: ignore[no-untyped-def]
+    from gripewatch.cli.common import setup_logging
+
+    setup_logging(demo_data(db_url, dashboard=dashboard_section(HASH)), 0, None, logging.INFO)
+    try:
+        logging.getLogger("gripewatch.test").warning("key %s hash %s", SECRET, HASH)
+        err = capsys.readouterr().err
+    finally:
+        for h in list(logging.getLogger().handlers):
+            if getattr(h, "_gripewatch", False):
+                logging.getLogger().removeHandler(h)
+    assert "key *** hash ***" in err and SECRET not in err and HASH not in err
