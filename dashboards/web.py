@@ -365,7 +365,13 @@ def _secure(resp: Response) -> Response:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only local paths: never redirect a login to another site."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/cases"
+    """Only local paths: never redirect a login to another site (browsers drop tabs and newlines,
+    and read a backslash as a slash, so ``/\\n/evil`` would be ``//evil``)."""
+    from urllib.parse import urlsplit
+
+    if not value or len(value) > 512 or not value.startswith("/") or value.startswith("//"):
+        return "/cases"
+    if "\\" in value or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in value):
+        return "/cases"
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else "/cases"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,41 +25,12 @@ from gripewatch.cli import cli
 from gripewatch.config import load_settings
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError
-from gripewatch.models import Author, Case, Mention
-from tests.dashboard_helpers import PASSWORD, SECRET, dashboard_section, demo_data
+from tests.dashboard_helpers import PASSWORD, SECRET, Clock, dashboard_section, demo_data, small_case
 
 HASH = hash_password(PASSWORD)
-T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ("127.0.0.1", 50000)
 HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def small_case(db: Database, url: str = "javascript:alert(1)") -> int:
-    """One open case with a post whose URL is ``url`` and a reply with a real link."""
-    with db.session() as s:
-        a = Author(platform="x", key="123", handle="mallory", followers=10)
-        s.add(a)
-        s.flush()
-        c = Case(brand="Acme", author_id=a.id, summary="my order never came", opened_at=T0)
-        s.add(c)
-        s.flush()
-        for i, u in enumerate((url, "https://x.com/mallory/status/2")):
-            s.add(
-                Mention(
-                    source="demo", platform="x", external_id=str(i), author_id=a.id, url=u, case_id=c.id,
-                    text=f"post {i} my order never came", created_at=T0, is_complaint=True,
-                )
-            )  # fmt: skip
-        return c.id
 
 
 def make_client(settings: Any, db: Database, clock: Clock, **kw: Any) -> TestClient:
