@@ -15,20 +15,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from gripewatch.dashboards import auth, sessions
-from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
-from gripewatch.dashboards.queue import (
-    PRIORITIES,
-    SLA_STATES,
-    STATUSES,
-    QueueFilter,
-    first_response_targets,
-    query_queue,
-    sla_state,
-)
-from gripewatch.dashboards.render import http_url
 from sqlalchemy import case, func, select
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -41,6 +30,18 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gripewatch.config import Settings
+from gripewatch.dashboards import auth, sessions
+from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
+from gripewatch.dashboards.queue import (
+    PRIORITIES,
+    SLA_STATES,
+    STATUSES,
+    QueueFilter,
+    first_response_targets,
+    query_queue,
+    sla_state,
+)
+from gripewatch.dashboards.render import http_url
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, GripewatchError
 from gripewatch.models import Author, Case, CaseEvent, Mention, utcnow
@@ -115,7 +116,8 @@ def create_app(
                 if not auth.csrf_ok(csrf(request), str(form.get("csrf") or "")):
                     return _secure(PlainTextResponse("CSRF token missing or wrong; reload the page", status_code=403))
                 request.state.form = form
-            return await handler(request)
+            response: Response = await handler(request)
+            return response
 
         return wrapped
 
@@ -352,8 +354,7 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _templates_dir():  # type: ignore[no-untyped-def]
-    from pathlib import Path
+def _templates_dir() -> Path:
 
     return Path(__file__).parent / "templates"
 

@@ -14,13 +14,13 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from gripewatch.dashboards.auth import hash_password
-from gripewatch.dashboards.queue import PRIORITIES, SLA_STATES, STATUSES
-from gripewatch.dashboards.web import _safe_next, create_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
+from gripewatch.dashboards.auth import hash_password
+from gripewatch.dashboards.queue import PRIORITIES, SLA_STATES, STATUSES
+from gripewatch.dashboards.web import _safe_next, create_app
 from gripewatch.db import Database
 from tests.dashboard_helpers import NOW, PASSWORD, Clock, dashboard_section, demo_data, small_case
 
@@ -101,7 +101,6 @@ periods = st.one_of(
 @given(period=periods)
 def test_periods_parse_or_say_why(period: str | None) -> None:
     from gripewatch.dashboards.period import MAX_DAYS, parse_period
-
     from gripewatch.errors import InputError
 
     try:

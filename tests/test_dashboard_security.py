@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from gripewatch.dashboards.auth import hash_password
-from gripewatch.dashboards.web import create_app
 from starlette.testclient import TestClient
 
 from gripewatch.cli import cli
 from gripewatch.config import load_settings
+from gripewatch.dashboards.auth import hash_password
+from gripewatch.dashboards.web import create_app
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError
 from tests.dashboard_helpers import PASSWORD, SECRET, Clock, dashboard_section, demo_data, small_case

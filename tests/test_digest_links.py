@@ -8,11 +8,11 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+
+from gripewatch.config import DigestConfig, settings_from_dict
 from gripewatch.dashboards.digest import DigestInput, Problem, Quote, build_digest
 from gripewatch.dashboards.period import parse_period
 from gripewatch.dashboards.render import render_html, render_text
-
-from gripewatch.config import DigestConfig, settings_from_dict
 from gripewatch.errors import ConfigError
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
