@@ -305,7 +305,7 @@ def create_app(
         ),
     ]
     handlers = {404: not_found, 405: not_found, Exception: server_error}
-    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)  # type: ignore[arg-type]
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
 
 
 def check_settings(settings: Settings, host: str | None = None) -> None:
