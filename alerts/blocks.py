@@ -21,6 +21,8 @@ BUTTONS = {
     "resolve": ("Resolve", "primary"),
     "escalate": ("Escalate", "danger"),
     "not_complaint": ("Not a complaint", None),
+    "reply": ("Reply", None),  # opens the reply modal (reply.enabled)
+    "approve": ("Approve reply", "primary"),  # a manager sends a reply waiting on a sensitive case
 }
 ACTION_PREFIX = "gw_"
 _ICON = {
@@ -128,6 +130,15 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
             f"```{mrkdwn.code(p.get('suggested_reply', ''))}```"
         ),
     ]
+    posted = [r for r in p.get("replies") or [] if r.get("status") == "posted"]
+    if posted:  # replies posted from gripewatch (alerts/answer.py)
+        line = " · ".join(
+            f"replied {'publicly' if r['public'] else 'privately'} on {esc(r['platform'])}"
+            + f" by {mrkdwn.user(r['writer'])}"
+            + (f" ({mrkdwn.link(r['url'], 'view reply')})" if r.get("url") else "")
+            for r in posted
+        )
+        blocks.append({"type": "context", "elements": [mrkdwn.element(line)]})
     if history:
         blocks.append({"type": "context", "elements": [mrkdwn.element(history)]})
     actions = [a for a in p.get("actions", []) if a in BUTTONS]

@@ -23,7 +23,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from gripewatch.alerts import actions
+from gripewatch.alerts import actions, reply_slack
 from gripewatch.alerts.blocks import ACTION_PREFIX
 from gripewatch.alerts.outbox import dispatch
 from gripewatch.alerts.slack import SlackNotifier, check_channels
@@ -65,6 +65,7 @@ def build_app(
         handle_click(db, settings, body, now())
         _deliver(db, settings, notifier, now)
 
+    reply_slack.register(app, settings, db, lambda: _deliver(db, settings, notifier, now), now)
     return app
 
 

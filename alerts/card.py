@@ -42,6 +42,10 @@ _VERBS = {
     "satisfaction": "customer wrote after resolution",
     "closed": "closed",
     "priority_raised": "priority raised",
+    "reply_written": "wrote a reply",
+    "reply_approved": "approved the reply",
+    "reply_posted": "posted the reply",
+    "reply_failed": "reply not posted",
 }
 
 
@@ -120,8 +124,28 @@ def card_payload(session: Session, case: Case, settings: Settings, now: datetime
         ][-10:],
         "suggested_reply": suggested_reply(a.handle if a else None, case.brand, analysis.get("topics", []), p90),
         "measured_p90_minutes": round(p90.total_seconds() / 60, 1) if p90 else None,
-        "actions": [] if case.status == "closed" else list(ACTIONS),
+        "actions": [] if case.status == "closed" else list(ACTIONS) + _reply_actions(session, case, settings),
+        "replies": _replies(session, case),
     }
+
+
+def _reply_actions(session: Session, case: Case, settings: Settings) -> list[str]:
+    """Reply (when replying is on) and Approve (while a reply on a sensitive case waits)."""
+    if not settings.reply.enabled:
+        return []
+    from gripewatch.alerts.answer import pending_approval
+
+    return ["reply"] + (["approve"] if pending_approval(session, case.id) else [])
+
+
+def _replies(session: Session, case: Case) -> list[dict[str, Any]]:
+    from gripewatch.models import Reply
+
+    rows = session.scalars(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id)).all()
+    return [
+        {"id": r.id, "status": r.status, "public": r.public, "writer": r.writer, "url": r.url, "platform": r.platform}
+        for r in rows
+    ]
 
 
 def refresh(session: Session, case: Case, settings: Settings, now: datetime, cause: CaseEvent) -> None:

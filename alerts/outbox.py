@@ -82,6 +82,7 @@ def dispatch(
             ids = s.scalars(
                 select(Outbox.id)
                 .where(Outbox.sent_at.is_(None), Outbox.dead.is_(False), Outbox.id > after)
+                .where(Outbox.kind != "reply")  # platform replies: alerts/answer.py posts them
                 .order_by(Outbox.id)
                 .limit(limit)
             ).all()

@@ -4,8 +4,8 @@
 recent cases of one priority; ``suggested_reply`` (pure) writes a reply that
 acknowledges, restates the problem in plain words, apologises, offers to
 continue in private, and promises that measured time — or no time at all when
-there are too few measurements to know. gripewatch never posts it: a person
-edits and sends it.
+there are too few measurements to know. gripewatch never posts it on its own: a
+person edits and sends it (``alerts/answer.py`` posts what they submit).
 """
 
 from __future__ import annotations

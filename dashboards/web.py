@@ -30,7 +30,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gripewatch.config import Settings
-from gripewatch.dashboards import auth, sessions
+from gripewatch.dashboards import auth, reply_page, sessions
 from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
 from gripewatch.dashboards.queue import (
     PRIORITIES,
@@ -44,7 +44,7 @@ from gripewatch.dashboards.queue import (
 from gripewatch.dashboards.render import http_url
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, GripewatchError
-from gripewatch.models import Author, Case, CaseEvent, Mention, utcnow
+from gripewatch.models import Author, Case, CaseEvent, Mention, utcnow, valid_id
 
 log = logging.getLogger("gripewatch.dashboards.web")
 
@@ -56,7 +56,6 @@ _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 }
-MAX_ID = 2**31 - 1  # ids are 32-bit integers on PostgreSQL; anything larger names no case
 PERIOD_HELP = "Unknown period: use last-week, this-week, an ISO week such as 2026-W47, or dates FROM..TO."
 
 
@@ -74,6 +73,7 @@ def create_app(
     staff_names = {m.slack_id: m.name for m in settings.staff}
     templates.env.globals.update(actions=ACTIONS, who=lambda uid: staff_names.get(uid, uid) if uid else uid)
     templates.env.filters["http_url"] = http_url
+    templates.env.globals.update(reply_enabled=settings.reply.enabled)  # the case page links the Reply form
     targets = first_response_targets(settings)  # the SLA state shown is the one Slack works to
 
     def user_of(request: Request) -> str | None:
@@ -192,7 +192,7 @@ def create_app(
     @login_required
     async def case_detail(request: Request) -> Response:
         case_id = request.path_params["case_id"]
-        if not 1 <= case_id <= MAX_ID:
+        if not valid_id(case_id):  # a number no id column holds is no case, not a database error
             return page(request, "error.html", 404, message=f"No case #{case_id}.")
         with db.sessions() as s:
             c = s.get(Case, case_id)
@@ -216,7 +216,7 @@ def create_app(
     @login_required
     async def case_action(request: Request) -> Response:
         case_id = request.path_params["case_id"]
-        if not 1 <= case_id <= MAX_ID:
+        if not valid_id(case_id):  # a number no id column holds is no case, not a database error
             return page(request, "error.html", 404, message=f"No case #{case_id}.")
         action = str(request.state.form.get("action") or "")
         try:
@@ -285,6 +285,7 @@ def create_app(
         Route("/trends.png", trends_png),
         Route("/digest", digest_page),
     ]
+    routes += reply_page.routes(settings, db, now, login_required, page, lambda user: actor_id(cfg, user))
 
     async def not_found(request: Request, exc: Exception) -> Response:
         status = exc.status_code if isinstance(exc, HTTPException) else 404

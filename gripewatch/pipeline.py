@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import cases
+from gripewatch.alerts import answer, cases
 from gripewatch.analysis import Analysis, analyse_batch
 from gripewatch.brands import BrandMatcher
 from gripewatch.collectors import REGISTRY
@@ -194,6 +194,8 @@ def store_page(
 
 def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: SourceRun, now: datetime) -> None:
     """Open, join, reopen or answer a case for a stored mention (one case per customer problem)."""
+    if (m.is_own or m.in_reply_to) and answer.recognise(s, m):  # a reply gripewatch posted: counted once
+        return
     if m.is_own:
         replied = _answered(s, m, item)
         if replied is not None:

@@ -92,3 +92,60 @@ def cases_act(case_id: int, action: str, actor: str, config_path: str | None, ve
     finally:
         db.dispose()
     click.echo(out.message)
+
+
+@cases.command("reply")
+@click.argument("case_id", type=int)
+@click.option("--text", required=True, help="The reply, as you wrote it.")
+@click.option("--as", "writer", required=True, help="Your Slack user id (a staff member, e.g. U012ABC).")
+@click.option(
+    "--private", is_flag=True, help="A private message instead of a public reply (where the platform has one)."
+)
+@click.option("--send-anyway", is_flag=True, help="Post despite the promise guard's warnings (recorded on the case).")
+@config_option
+@translate_errors
+def cases_reply(
+    case_id: int, text: str, writer: str, private: bool, send_anyway: bool, config_path: str | None, verbose: int
+) -> None:
+    """Post your reply to a case's customer as the brand, with the same guards as the Slack modal.
+
+    Needs reply.enabled and the platform's posting credentials. A customer detail in a public
+    reply is refused (use --private); a promise the team does not keep is shown with the measured
+    figure, and --send-anyway posts it as written.
+
+    Example: gripewatch cases reply 12 --text "Hi Dana, sorry! Checking now." --as U012ABC
+    """
+    from gripewatch.alerts.answer import describe, post_now, submit
+    from gripewatch.errors import ReplyRefused
+    from gripewatch.models import Outbox, Reply, utcnow
+
+    settings = setup(config_path, verbose)
+    db = open_db(settings)
+    try:
+        try:
+            with db.sessions() as s, s.begin():
+                out = submit(s, settings, case_id, text, writer, not private, send_anyway, utcnow())
+        except ReplyRefused as e:
+            for line in describe(e.verdict)[1:]:
+                click.echo(f"  {line}", err=True)
+            hint = " (run again with --send-anyway to post it as written)" if e.confirmable else ""
+            raise CliError(f"not posted: {e}{hint}") from None
+        if out.status == "awaiting_approval":
+            click.echo(f"{out.message} (gripewatch cases show {case_id})")
+            return
+        post_now(db, settings)
+        with db.sessions() as s:
+            reply = s.get(Reply, out.reply_id)
+            row = s.query(Outbox).filter(Outbox.key == reply.key).one() if reply else None
+        if reply is not None and reply.status == "posted":
+            click.echo(f"posted on {reply.platform}: {reply.url or reply.external_id or 'private message sent'}")
+        elif reply is not None and reply.status == "failed":
+            raise CliError(f"not posted: {reply.error}")
+        else:
+            why = row.last_error if row is not None else None
+            if why:
+                click.echo(f"queued; the next run-once or serve retries it (last error: {why})")
+            else:
+                click.echo("queued; the running dispatcher (serve or run-once) posts it")
+    finally:
+        db.dispose()

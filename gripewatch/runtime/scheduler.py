@@ -269,6 +269,10 @@ class Daemon:
                     self._wake.clear()
                     self._dispatching = True
                 try:
+                    if self.settings.reply.enabled:  # staff replies first: the card updates they cause go out now
+                        from gripewatch.alerts.answer import deliver_replies
+
+                        deliver_replies(self.db.sessions, self.settings, now=self.now)
                     result = dispatch(self.db.sessions, self.notifier, self.settings.outbox, now=self.now)
                 finally:
                     with self._wake_lock:

@@ -1,14 +1,14 @@
 """sessions: server-side dashboard sessions
 
 Revision ID: 0007
-Revises: 0006
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0006"
+down_revision = "0011"  # main already carries 0011_replies on 0006: one head (the lead renumbers at merge)
 branch_labels = None
 depends_on = None
 
