@@ -29,6 +29,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gripewatch.analysis.topics import display_name
 from gripewatch.config import Settings
 from gripewatch.dashboards import auth, reply_page, sessions
 from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
@@ -74,6 +75,8 @@ def create_app(
     templates.env.globals.update(actions=ACTIONS, who=lambda uid: staff_names.get(uid, uid) if uid else uid)
     templates.env.filters["http_url"] = http_url
     templates.env.globals.update(reply_enabled=settings.reply.enabled)  # the case page links the Reply form
+    templates.env.globals.update(staff=settings.staff)  # the colleagues a case can be handed to
+    templates.env.filters["topic_name"] = display_name  # topics in words
     targets = first_response_targets(settings)  # the SLA state shown is the one Slack works to
 
     def user_of(request: Request) -> str | None:
@@ -231,6 +234,23 @@ def create_app(
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @login_required
+    async def case_work(request: Request) -> Response:
+        """``/cases/ID/reassign`` (field ``to``) and ``/cases/ID/note`` (field ``text``): alerts.casework."""
+        from gripewatch.alerts.casework import add_note, reassign
+
+        case_id, form = request.path_params["case_id"], request.state.form
+        actor = actor_id(cfg, request.state.user)
+        try:
+            with db.session() as s:
+                if request.url.path.endswith("/reassign"):
+                    out = reassign(s, settings, case_id, str(form.get("to") or ""), actor, now())
+                else:
+                    out = add_note(s, settings, case_id, str(form.get("text") or ""), actor, now())
+        except ActionError as e:
+            return _secure(RedirectResponse(f"/cases/{case_id}?error={_q(str(e))}", status_code=303))
+        return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(out.message)}", status_code=303))
+
+    @login_required
     async def trends(request: Request) -> Response:
         return page(request, "trends.html")
 
@@ -281,6 +301,8 @@ def create_app(
         Route("/cases", queue),
         Route("/cases/{case_id:int}", case_detail),
         Route("/cases/{case_id:int}/action", case_action, methods=["POST"]),
+        Route("/cases/{case_id:int}/reassign", case_work, methods=["POST"]),
+        Route("/cases/{case_id:int}/note", case_work, methods=["POST"]),
         Route("/trends", trends),
         Route("/trends.png", trends_png),
         Route("/digest", digest_page),

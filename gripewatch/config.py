@@ -200,6 +200,7 @@ class SchedulerConfig(Strict):
     sla_seconds: float = Field(60.0, gt=0)
     spikes_seconds: float = Field(300.0, gt=0)
     retention_hours: float = Field(24.0, gt=0)
+    recheck_minutes: float = Field(60.0, gt=0)  # look the posts of open cases up again (upstream deletions)
     misfire_grace_seconds: int = Field(30, ge=1)
     min_poll_seconds: float = Field(10.0, gt=0)
     max_backoff_seconds: float = Field(900.0, gt=0)
@@ -302,6 +303,25 @@ class CasesConfig(Strict):
     working_hours: WorkingHours | None = None  # SLA clocks count only these hours when set
     p90_min_samples: int = Field(10, ge=1)  # fewer measured first responses: promise no time
     p90_window_days: int = Field(90, ge=1)
+    #: topic -> the suggested reply for it; may use {handle}, {brand} and {promise} (the measured time)
+    canned_replies: dict[str, str] = {}
+
+    @field_validator("canned_replies")
+    @classmethod
+    def _canned(cls, v: dict[str, str]) -> dict[str, str]:
+        import string
+
+        for topic, text in v.items():
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            except ValueError as e:
+                raise ValueError(f"{topic}: {e}") from None
+            unknown = names - {"handle", "brand", "promise"}
+            if unknown:
+                raise ValueError(
+                    f"{topic}: unknown placeholder {{{sorted(unknown)[0]}}} (use {{handle}}, {{brand}}, {{promise}})"
+                )
+        return v
 
 
 class StaffMember(Strict):

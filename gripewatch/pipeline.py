@@ -333,6 +333,7 @@ def _apply_edits(
     found = _existing(s, source, [it.external_id for it in items])
     todo = [(found[it.external_id], it) for it in items if it.external_id in found]
     todo = [(m, it) for m, it in todo if m.deleted_at is None and m.text != storable(it.text)]
+    todo = [(m, it) for m, it in todo if not (m.raw or {}).get("erased")]  # forgotten on request: stays so
     if not todo:
         return
     results = analyse_batch([it.text for _, it in todo], settings.analysis_settings())

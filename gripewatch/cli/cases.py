@@ -1,4 +1,4 @@
-"""``gripewatch cases list|show|act``: the case queue from the terminal."""
+"""``gripewatch cases list|show|act|reply|reassign|note``: the case queue from the terminal."""
 
 from __future__ import annotations
 
@@ -149,3 +149,57 @@ def cases_reply(
                 click.echo("queued; the running dispatcher (serve or run-once) posts it")
     finally:
         db.dispose()
+
+
+@cases.command("reassign")
+@click.argument("case_id", type=int)
+@click.option("--to", "to", required=True, help="Slack user id of the colleague who takes the case (on staff[]).")
+@click.option("--as", "actor", required=True, help="Slack user id of the person handing it over.")
+@config_option
+@translate_errors
+def cases_reassign(case_id: int, to: str, actor: str, config_path: str | None, verbose: int) -> None:
+    """Hand a case to a named colleague (their capacity applies); the card is updated on the next delivery.
+
+    Example: gripewatch cases reassign 12 --to U0AGENT02 --as U0MANAGR1
+    """
+    from gripewatch.alerts.actions import ActionRefused
+    from gripewatch.alerts.casework import reassign
+    from gripewatch.models import utcnow
+
+    settings = setup(config_path, verbose)
+    db = open_db(settings)
+    try:
+        with db.sessions() as s, s.begin():
+            out = reassign(s, settings, case_id, to, actor, utcnow())
+    except ActionRefused as e:
+        raise CliError(str(e)) from None
+    finally:
+        db.dispose()
+    click.echo(out.message)
+
+
+@cases.command("note")
+@click.argument("case_id", type=int)
+@click.argument("text")
+@click.option("--as", "actor", required=True, help="Slack user id of the person writing the note.")
+@config_option
+@translate_errors
+def cases_note(case_id: int, text: str, actor: str, config_path: str | None, verbose: int) -> None:
+    """Add an internal note to a case (shown in its audit trail, on the dashboard and in its Slack thread).
+
+    Example: gripewatch cases note 12 "Called her back, refund issued" --as U0AGENT01
+    """
+    from gripewatch.alerts.actions import ActionRefused
+    from gripewatch.alerts.casework import add_note
+    from gripewatch.models import utcnow
+
+    settings = setup(config_path, verbose)
+    db = open_db(settings)
+    try:
+        with db.sessions() as s, s.begin():
+            out = add_note(s, settings, case_id, text, actor, utcnow())
+    except ActionRefused as e:
+        raise CliError(str(e)) from None
+    finally:
+        db.dispose()
+    click.echo(out.message)
