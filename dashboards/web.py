@@ -239,6 +239,8 @@ def create_app(
         from gripewatch.alerts.casework import add_note, reassign
 
         case_id, form = request.path_params["case_id"], request.state.form
+        if not valid_id(case_id):
+            return page(request, "error.html", 404, message=f"No case #{case_id}.")
         actor = actor_id(cfg, request.state.user)
         try:
             with db.session() as s:
@@ -247,8 +249,10 @@ def create_app(
                 else:
                     out = add_note(s, settings, case_id, str(form.get("text") or ""), actor, now())
         except ActionError as e:
-            return _secure(RedirectResponse(f"/cases/{case_id}?error={_q(str(e))}", status_code=303))
-        return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(out.message)}", status_code=303))
+            request.session["flash"] = ["err", str(e)[:200]]  # a message of ours, never the URL's
+        else:
+            request.session["flash"] = ["ok", out.message[:200]]
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @login_required
     async def trends(request: Request) -> Response:

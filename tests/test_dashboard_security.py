@@ -411,8 +411,9 @@ def test_out_of_range_case_ids_are_404(client, case_id) -> None:  # type: ignore
     r = client.get(f"/cases/{case_id}")
     assert r.status_code == 404 and "No case" in r.text
     token = csrf_of(client.get("/cases/1").text)
-    r = client.post(f"/cases/{case_id}/action", data={"action": "resolve", "csrf": token})
-    assert r.status_code == 404
+    for path, data in (("action", {"action": "resolve"}), ("note", {"text": "hi"}), ("reassign", {"to": "ben"})):
+        r = client.post(f"/cases/{case_id}/{path}", data={**data, "csrf": token})
+        assert r.status_code == 404, path
 
 
 def test_the_dashboard_key_and_hashes_are_redacted_from_logs(db_url, capsys) -> None:  # type: ignore[no-untyped-def]
