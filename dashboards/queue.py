@@ -34,7 +34,8 @@ class QueueFilter:
     @classmethod
     def from_query(cls, q: Any) -> QueueFilter:
         def pick(name: str, allowed: tuple[str, ...] | None = None) -> str | None:
-            v = (q.get(name) or "").strip()[:128]
+            raw = q.get(name) or ""
+            v = "".join(ch for ch in raw if ch.isprintable()).strip()[:128]  # no NUL or control characters
             return v if v and (allowed is None or v in allowed) else None
 
         try:
