@@ -1,14 +1,14 @@
 """sessions: server-side dashboard sessions
 
-Revision ID: 0007
-Revises: 0011
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0011"  # main already carries 0011_replies on 0006: one head (the lead renumbers at merge)
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
