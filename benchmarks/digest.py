@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import secrets
 import sqlite3
 import statistics
 import sys
@@ -149,7 +150,10 @@ def main() -> None:
             "database": {"url": url},
             "brands": [{"name": "Acme", "keywords": ["acme"], "handles": {"x": "AcmeHelp"}}],
             "sources": [{"name": "x-search", "type": "replay", "path": str(ROOT / "gripewatch/demo/mentions.jsonl")}],
-            "dashboard": {"secret_key": "b" * 32, "users": [{"username": "ana", "password_hash": hash_password(pw)}]},
+            "dashboard": {
+                "secret_key": secrets.token_urlsafe(32),
+                "users": [{"username": "ana", "password_hash": hash_password(pw)}],
+            },
         },
         folder / "config.yaml",
     )

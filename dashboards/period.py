@@ -35,6 +35,8 @@ class Period:
 
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+FIRST_YEAR, LAST_YEAR = 1970, 2999  # no mention is older; later dates are typing errors
+MAX_DAYS = 400  # a digest covers at most about a year (its previous period as much again)
 
 
 def parse_period(text: str, tz: str = "UTC", now: datetime | None = None) -> Period:
@@ -54,6 +56,7 @@ def parse_period(text: str, tz: str = "UTC", now: datetime | None = None) -> Per
             monday = date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
         except ValueError:
             raise InputError(f"period {text!r}: no such ISO week") from None
+        _check_years(text, monday, monday)
         return _week(monday, zone)
     if ".." in text:
         a, _, b = text.partition("..")
@@ -63,10 +66,18 @@ def parse_period(text: str, tz: str = "UTC", now: datetime | None = None) -> Per
             raise InputError(f"period {text!r}: dates must be YYYY-MM-DD..YYYY-MM-DD") from None
         if last < first:
             raise InputError(f"period {text!r}: the end is before the start")
+        _check_years(text, first, last)
+        if (last - first).days + 1 > MAX_DAYS:
+            raise InputError(f"period {text!r}: at most {MAX_DAYS} days")
         start = datetime.combine(first, time(), zone)
         end = datetime.combine(last + timedelta(days=1), time(), zone)
         return Period(start, end, f"{first:%d %b %Y} – {last:%d %b %Y}")
     raise InputError(f"period {text!r}: use last-week, YYYY-Www (e.g. 2026-W47) or YYYY-MM-DD..YYYY-MM-DD")
+
+
+def _check_years(text: str, first: date, last: date) -> None:
+    if first.year < FIRST_YEAR or last.year > LAST_YEAR:
+        raise InputError(f"period {text!r}: dates must be between {FIRST_YEAR} and {LAST_YEAR}")
 
 
 def _week(monday: date, zone: ZoneInfo) -> Period:

@@ -39,7 +39,24 @@ def spike_label(s: Any) -> str:
     return "all complaints" if s.topic == ALL else display_name(s.topic)
 
 
-_env.filters.update(minutes=fmt_minutes, hours=fmt_hours)
+def http_url(value: object) -> str | None:
+    """``value`` if it is an absolute http(s) URL that is safe in an href, else None (shown as text).
+
+    The one test of what becomes a link, in the dashboard and in the digest alike."""
+    if not isinstance(value, str) or len(value) > 2048:
+        return None
+    from urllib.parse import urlsplit
+
+    if any(ord(ch) < 0x21 or ch in '"<>`\\' for ch in value):
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return None
+    return value if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+
+
+_env.filters.update(minutes=fmt_minutes, hours=fmt_hours, http_url=http_url)
 _env.globals.update(change=change, spike_label=spike_label, satisfaction_lines=satisfaction_lines)
 
 

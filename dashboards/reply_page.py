@@ -70,9 +70,8 @@ def routes(
         except ReplyRefused as e:
             return form(request, case_id, 422, text=text, public=public, findings=describe(e.verdict) or [str(e)])
         post_now(db, settings, now)
-        from urllib.parse import quote
-
-        return RedirectResponse(f"/cases/{case_id}?done={quote(out.message[:200])}", status_code=303)
+        request.session["flash"] = ["ok", out.message[:200]]  # the case page's banner, never text from the URL
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     return [
         Route("/cases/{case_id:int}/reply", reply_get, methods=["GET"]),

@@ -1,14 +1,18 @@
 """The web dashboard: a small server-rendered Starlette app.
 
-Every page needs a logged-in user (a password login against ``dashboard.users``
-or, in ``header`` mode, a trusted reverse-proxy header); anonymous requests get
-the login page or 401 and never customer data. Actions are POST forms carrying
-the session's CSRF token. Case actions go through
-:func:`dashboards.actions.apply_dashboard_action`, which records the audit event.
+Every page needs a signed-in user: a password login against ``dashboard.users`` (a
+server-side session, :mod:`dashboards.sessions`, throttled per user name and address) or, in
+``header`` mode, the user header set by a trusted reverse proxy. Anonymous requests get the
+login page or 401 and never customer data. Actions are POST forms carrying the session's CSRF
+token. Case actions go through :func:`dashboards.actions.apply_dashboard_action`, which records
+the audit event. Every response, errors included, carries the security headers; banners show
+messages chosen by code (kept in the signed cookie), never text from the URL; only http(s)
+URLs become links.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -19,16 +23,18 @@ from markupsafe import Markup
 from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gripewatch.analysis.topics import display_name
 from gripewatch.config import Settings
-from gripewatch.dashboards import auth, reply_page
+from gripewatch.dashboards import auth, reply_page, sessions
 from gripewatch.dashboards.actions import (
     ACTIONS,
     ActionError,
@@ -52,32 +58,40 @@ from gripewatch.dashboards.queue import (
     query_queue,
     sla_state,
 )
+from gripewatch.dashboards.render import http_url
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, GripewatchError
-from gripewatch.models import Author, Case, CaseEvent, Mention, utcnow
+from gripewatch.models import Author, Case, CaseEvent, Mention, utcnow, valid_id
+
+log = logging.getLogger("gripewatch.dashboards.web")
 
 _SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 }
 
 _CHART_LOCK = threading.Lock()
 _STATIC_JS = (Path(__file__).parent / "templates" / "gripewatch.js").read_bytes()
 
 
-def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = utcnow) -> Starlette:
-    """The dashboard app for ``settings``; ConfigError if its auth settings are unusable."""
+def create_app(
+    settings: Settings, db: Database, now: Callable[[], datetime] = utcnow, host: str | None = None
+) -> Starlette:
+    """The dashboard app for ``settings``, to be served on ``host`` (default ``dashboard.host``);
+    ConfigError, naming the key, if its auth settings are unusable."""
+    check_settings(settings, host)
     cfg = settings.dashboard
-    if cfg.secret_key is None or len(cfg.secret_key.get_secret_value()) < 16:
-        raise ConfigError(f"{settings.config_path}: dashboard.secret_key: set it (16+ characters, from ${{ENV}})")
-    if cfg.auth == "password" and not any(u.password_hash for u in cfg.users):
-        raise ConfigError(f"{settings.config_path}: dashboard.users: no user with a password_hash")
+    assert cfg.secret_key is not None
+    throttle = auth.LoginThrottle(cfg.login_max_failures, timedelta(minutes=cfg.login_window_minutes))
+    login_tokens = auth.LoginTokens()
     templates = Jinja2Templates(directory=str(_templates_dir()))
     staff_names = {m.slack_id: m.name for m in settings.staff}
     templates.env.globals.update(actions=ACTIONS, who=lambda uid: staff_names.get(uid, uid) if uid else uid)
+    templates.env.filters["http_url"] = http_url
     templates.env.globals.update(reply_enabled=settings.reply.enabled)  # the case page links the Reply form
     templates.env.globals.update(staff=settings.staff)  # the colleagues a case can be handed to
     templates.env.filters["topic_name"] = display_name  # topics in words
@@ -86,13 +100,22 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     targets = first_response_targets(settings)  # the SLA state shown is the one Slack works to
 
     def user_of(request: Request) -> str | None:
+        if hasattr(request.state, "user"):
+            return request.state.user  # type: ignore[no-any-return]
+        user = None
         if cfg.auth == "header":
-            u = auth.header_user(cfg, request.headers.get(cfg.trusted_header))
-            return u.username if u else None
-        name = request.session.get("user")
-        return name if name and any(u.username == name for u in cfg.users) else None
+            if auth.trusts_peer(cfg, request.client.host if request.client else None):
+                u = auth.header_user(cfg, request.headers.get(cfg.trusted_header))
+                user = u.username if u else None
+        else:
+            user = sessions.user_of(db, cfg, request.session.get("sid"), now())
+        request.state.user = user
+        return user
 
     def csrf(request: Request) -> str:
+        sid = request.session.get("sid")
+        if cfg.auth == "password" and isinstance(sid, str) and user_of(request):
+            return sessions.csrf_token(cfg, sid)
         if "csrf" not in request.session:
             request.session["csrf"] = auth.new_csrf_token()
         return str(request.session["csrf"])
@@ -115,9 +138,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
                     return _secure(RedirectResponse(f"/login?next={request.url.path}", status_code=303))
                 return _secure(PlainTextResponse("login required", status_code=401))
             if request.method == "POST":
-                if not auth.csrf_ok(request.session.get("csrf"), str(request.state.form.get("csrf") or "")):
+                if not auth.csrf_ok(csrf(request), str(request.state.form.get("csrf") or "")):
                     return _secure(PlainTextResponse("CSRF token missing or wrong; reload the page", status_code=403))
-            request.state.user = user
             response: Response = handler(request)
             return response
 
@@ -128,30 +150,63 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
 
         return wrapped
 
+    def login_form(request: Request, status: int = 200, nxt: str = "/cases", error: str | None = None) -> Response:
+        token = login_tokens.new()
+        request.session["login"] = [token, now().isoformat()]
+        resp = templates.TemplateResponse(
+            request, "login.html", {"user": None, "csrf": token, "auth_mode": cfg.auth, "next": nxt, "error": error},
+            status_code=status,
+        )  # fmt: skip
+        return resp
+
     async def login_get(request: Request) -> Response:
         if cfg.auth == "header":
             return RedirectResponse("/cases", status_code=303)
-        return page(request, "login.html", next=_safe_next(request.query_params.get("next")), error=None)
+        return login_form(request, nxt=_safe_next(request.query_params.get("next")))
 
     async def login_post(request: Request) -> Response:
+        if cfg.auth == "header":
+            return RedirectResponse("/cases", status_code=303)
         form = await request.form()
         return await run_in_threadpool(check_login, request, form)  # scrypt takes a while: off the event loop
 
     def check_login(request: Request, form: Any) -> Response:
         nxt = _safe_next(str(form.get("next") or ""))
-        if not auth.csrf_ok(request.session.get("csrf"), str(form.get("csrf") or "")):
-            return page(request, "login.html", 403, next=nxt, error="The form expired; please try again.")
-        user = auth.authenticate(cfg, str(form.get("username") or "")[:128], str(form.get("password") or "")[:1024])
+        expected, issued = (list(request.session.pop("login", None) or []) + [None, None])[:2]
+        if not login_tokens.take(expected, issued, str(form.get("csrf") or ""), now()):
+            return login_form(request, 403, nxt, "The form expired; please try again.")
+        username = str(form.get("username") or "")[:128]
+        address = auth.client_address(
+            cfg, request.client.host if request.client else None, request.headers.get("x-forwarded-for")
+        )
+        keys = [f"user:{username}", f"addr:{address}"]
+        wait = throttle.retry_after(keys, now())
+        if wait is not None:
+            resp = login_form(request, 429, nxt, "Too many failed sign-ins; try again later.")
+            resp.headers["Retry-After"] = str(wait)
+            return resp
+        user = auth.authenticate(cfg, username, str(form.get("password") or "")[:1024])
         if user is None:
-            return page(request, "login.html", 401, next=nxt, error="Wrong user name or password.")
+            locked = throttle.failed(keys, now())
+            if locked:  # once per lockout: later attempts are refused before they count
+                log.warning(
+                    "dashboard login throttled after %d failed sign-ins in %g min: %s",
+                    cfg.login_max_failures, cfg.login_window_minutes,
+                    ", ".join(f"{'user name' if k.startswith('user:') else 'address'} {k.partition(':')[2][:64]!r}"
+                              for k in locked),
+                )  # fmt: skip
+            return login_form(request, 401, nxt, "Wrong user name or password.")
+        throttle.succeeded(f"user:{user.username}")
+        sessions.end(db, request.session.get("sid"), now(), "signed in again")
         request.session.clear()  # no session fixation
-        request.session.update(user=user.username, csrf=auth.new_csrf_token())
-        return _secure(RedirectResponse(nxt, status_code=303))
+        request.session["sid"] = sessions.start(db, cfg, user.username, now())
+        return RedirectResponse(nxt, status_code=303)
 
     @login_required
     def logout(request: Request) -> Response:
+        sessions.end(db, request.session.get("sid"), now())
         request.session.clear()
-        return _secure(RedirectResponse("/login", status_code=303))
+        return RedirectResponse("/login", status_code=303)
 
     @login_required
     def queue(request: Request) -> Response:
@@ -178,6 +233,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         from gripewatch.dashboards.casepage import other_cases, priority_parts, sla_clocks
 
         case_id = request.path_params["case_id"]
+        if not valid_id(case_id):  # a number no id column holds is no case, not a database error
+            return page(request, "error.html", 404, message=f"No case #{case_id}.")
         with db.sessions() as s:
             c = s.get(Case, case_id)
             if c is None:
@@ -193,23 +250,30 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
             card = card_payload(s, c, settings, now())
             others = other_cases(s, c)
         posted = next((m.created_at for m, _ in mentions if not m.is_own), None) or c.opened_at
+        kind, text = (list(request.session.pop("flash", None) or []) + [None, None])[:2]
         return page(
             request, "case.html", c=c, author=author, mentions=mentions, events=events, card=card, others=others,
             parts=priority_parts(c.priority_parts), clocks=sla_clocks(c, now()), posted_at=posted, now=now(),
             sla=sla_state(c, now(), targets) if c.status in ("new", "acknowledged", "waiting", "escalated") else None,
-            flash=request.query_params.get("done"), error=request.query_params.get("error"),
+            flash=text if kind == "ok" else None, error=text if kind == "err" else None,
         )  # fmt: skip
 
     @login_required
     def case_action(request: Request) -> Response:
         case_id = request.path_params["case_id"]
+        if not valid_id(case_id):  # a number no id column holds is no case, not a database error
+            return page(request, "error.html", 404, message=f"No case #{case_id}.")
         action = str(request.state.form.get("action") or "")
         try:
             with db.session() as s:
                 apply_dashboard_action(s, settings, case_id, action, actor_id(cfg, request.state.user), now())
         except ActionError as e:
-            return _secure(RedirectResponse(f"/cases/{case_id}?error={_q(str(e))}", status_code=303))
-        return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(done_message(action, case_id))}", status_code=303))
+            if "no case" in str(e):
+                return page(request, "error.html", 404, message=f"No case #{case_id}.")
+            request.session["flash"] = ["err", sentence(str(e))[:200]]  # a message of ours, never the URL's
+        else:
+            request.session["flash"] = ["ok", done_message(action, case_id)]
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @login_required
     def case_work(request: Request) -> Response:
@@ -217,6 +281,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         from gripewatch.alerts.casework import add_note, reassign
 
         case_id, form = request.path_params["case_id"], request.state.form
+        if not valid_id(case_id):
+            return page(request, "error.html", 404, message=f"No case #{case_id}.")
         actor = actor_id(cfg, request.state.user)
         try:
             with db.session() as s:
@@ -225,8 +291,10 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
                 else:
                     out = add_note(s, settings, case_id, str(form.get("text") or ""), actor, now())
         except ActionError as e:
-            return _secure(RedirectResponse(f"/cases/{case_id}?error={_q(str(e))}", status_code=303))
-        return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(sentence(out.message))}", status_code=303))
+            request.session["flash"] = ["err", sentence(str(e))[:200]]  # a message of ours, never the URL's
+        else:
+            request.session["flash"] = ["ok", sentence(out.message)[:200]]
+        return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @login_required
     def trends(request: Request) -> Response:
@@ -281,7 +349,16 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         Route("/static/gripewatch.js", static_js),
     ]
     routes += reply_page.routes(settings, db, now, login_required, page, lambda user: actor_id(cfg, user))
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        status = exc.status_code if isinstance(exc, HTTPException) else 404
+        return PlainTextResponse("not found" if status == 404 else "method not allowed", status_code=status)
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return _secure(PlainTextResponse("Internal error; the details are in the dashboard's log.", status_code=500))
+
     middleware = [
+        Middleware(SecurityHeaders),
         Middleware(
             SessionMiddleware,
             secret_key=cfg.secret_key.get_secret_value(),
@@ -289,9 +366,56 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
             max_age=int(cfg.session_hours * 3600),
             same_site="strict",
             https_only=cfg.secure_cookies,
-        )
+        ),
     ]
-    return Starlette(routes=routes, middleware=middleware)
+    handlers = {404: not_found, 405: not_found, Exception: server_error}
+    return Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)
+
+
+def check_settings(settings: Settings, host: str | None = None) -> None:
+    """ConfigError (one line naming the key) when the dashboard must not start with ``settings``
+    on ``host``: a weak or missing secret key, no usable user, or header mode reachable from
+    other machines without named proxies."""
+    cfg = settings.dashboard
+    where = settings.config_path
+    problem = auth.check_secret_key(cfg)
+    if problem:
+        raise ConfigError(f"{where}: dashboard.secret_key: {problem}")
+    if cfg.auth == "password" and not any(u.password_hash for u in cfg.users):
+        raise ConfigError(f"{where}: dashboard.users: no user with a password_hash")
+    if cfg.auth == "header":
+        if not cfg.users:
+            raise ConfigError(f"{where}: dashboard.users: header mode needs the list of users the proxy may name")
+        bind = host or cfg.host
+        if not auth.is_loopback_host(bind) and not cfg.trusted_proxies:
+            raise ConfigError(
+                f"{where}: dashboard.trusted_proxies: header mode listening on {bind} (not loopback) "
+                "needs the reverse proxies' addresses, or bind to 127.0.0.1"
+            )
+
+
+class SecurityHeaders:
+    """Adds the security headers to every HTTP response the app sends (404s and redirects too)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                have = {k.lower() for k, _ in headers}
+                for k, v in _SECURITY_HEADERS.items():
+                    if k.lower().encode() not in have:
+                        headers.append((k.lower().encode(), v.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _templates_dir() -> Path:
@@ -306,13 +430,13 @@ def _secure(resp: Response) -> Response:
 
 
 def _safe_next(value: str | None) -> str:
-    """Only local paths: never redirect a login to another site."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return "/cases"
+    """Only local paths: never redirect a login to another site (browsers drop tabs and newlines,
+    and read a backslash as a slash, so ``/\\n/evil`` would be ``//evil``)."""
+    from urllib.parse import urlsplit
 
-
-def _q(s: str) -> str:
-    from urllib.parse import quote
-
-    return quote(s[:200])
+    if not value or len(value) > 512 or not value.startswith("/") or value.startswith("//"):
+        return "/cases"
+    if "\\" in value or any(ord(ch) < 0x21 or ord(ch) == 0x7F for ch in value):
+        return "/cases"
+    parts = urlsplit(value)
+    return value if not parts.scheme and not parts.netloc else "/cases"

@@ -173,7 +173,7 @@ class DigestConfig(Strict):
     high_reach_followers: int = Field(10_000, ge=0)
     competitors: tuple[str, ...] = ()  # brands (configured under brands:) that are competitors
     third_parties: tuple[str, ...] = ()  # names of partners/suppliers to count in complaints
-    dashboard_url: str | None = None  # linked from the digest and from spike alerts
+    dashboard_url: str | None = None  # linked from the digest and from spike alerts (http:// or https://)
     email: DigestEmailConfig = DigestEmailConfig()
     spikes: SpikeConfig = SpikeConfig()
 
@@ -181,6 +181,13 @@ class DigestConfig(Strict):
     @classmethod
     def _tz(cls, v: str) -> str:
         return check_timezone(v)
+
+    @field_validator("dashboard_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"(?i)^https?://[^\s/?#]+(/\S*)?$", v):
+            raise ValueError("must be an http:// or https:// URL")
+        return v
 
 
 class SchedulerConfig(Strict):
@@ -225,17 +232,37 @@ class DashboardUser(Strict):
 
 
 class DashboardConfig(Strict):
-    """The web dashboard (``gripewatch dashboard``)."""
+    """The web dashboard (``gripewatch dashboard``).
+
+    ``secret_key`` may be unset here (commands other than ``dashboard`` do not need it); the
+    dashboard refuses to start without a strong one (``dashboards.auth.check_secret_key``).
+    """
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     auth: Literal["password", "header"] = "password"
     trusted_header: str = "X-Forwarded-User"
+    trusted_proxies: tuple[str, ...] = ()  # addresses or networks of the reverse proxies (header mode, X-Forwarded-For)
     secret_key: SecretStr | None = None
-    session_hours: float = Field(12.0, gt=0)
+    session_hours: float = Field(12.0, gt=0)  # a session ends this long after sign-in, however busy
+    idle_minutes: float = Field(60.0, gt=0)  # … or after this long without a request
+    login_max_failures: int = Field(5, ge=1)  # failed sign-ins per user name and per address …
+    login_window_minutes: float = Field(15.0, gt=0)  # … within this window: then 429 until the window clears
     secure_cookies: bool = False  # set true behind HTTPS
     users: tuple[DashboardUser, ...] = ()
     page_size: int = Field(50, ge=1, le=500)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for p in v:
+            try:
+                ipaddress.ip_network(p.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{p!r} is not an IP address or network (e.g. 10.0.0.2 or 10.0.0.0/24)") from None
+        return tuple(p.strip() for p in v)
 
 
 class SlaTarget(Strict):

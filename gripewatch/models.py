@@ -8,6 +8,7 @@
     SpikeAlert    last complaint spike alerted per brand and topic (cooldown)
     JobRun        one row per run of a leased job (start, end, holder, outcome)
     Reply         an answer a staff member wrote, posted on the platform through the outbox
+    DashboardSession  one signed-in dashboard browser (ended by logout, revoke, idle, expiry)
 
 All timestamps are stored as UTC and come back timezone-aware.
 """
@@ -37,7 +38,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-ID_MAX = 2**63 - 1  # the largest id a BIGINT (PostgreSQL) or INTEGER (SQLite) column holds
+ID_MAX = 2**31 - 1  # the largest id our INTEGER id columns hold on PostgreSQL (int4; larger is "integer out of range")
 
 
 def valid_id(n: int) -> bool:
@@ -299,3 +300,20 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(24))  # ok | error | rate_limited | db_down | interrupted
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class DashboardSession(Base):
+    """One signed-in dashboard browser. The cookie carries a random token; only its SHA-256 is
+    stored (``id``), so a copy of this table signs nobody in. ``credential`` is a keyed digest of
+    the user's password hash at sign-in: when the configured hash changes, the session ends.
+    A session is active while ``revoked_at`` is empty, and ends for good when it is set."""
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(128), index=True)
+    credential: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))  # logout | revoked | password | idle | expired

@@ -12,9 +12,11 @@ from rich.console import Console
 from gripewatch.alerts.console import ConsoleNotifier
 from gripewatch.config import Settings, settings_from_dict
 from gripewatch.db import Database
+from gripewatch.models import Author, Case, Mention
 from gripewatch.runtime.jobs import run_once
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # the Monday after the demo's last week (2026-W47)
+T0 = NOW
 SECRET = "test-secret-key-0123456789abcdef"
 PASSWORD = "correct horse battery staple"
 
@@ -58,3 +60,30 @@ def dashboard_section(password_hash: str, **extra: Any) -> dict[str, Any]:
         ],
         **extra,
     }
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def small_case(db: Database, url: str = "javascript:alert(1)") -> int:
+    """One open case with a post whose URL is ``url`` and a reply with a real link."""
+    with db.session() as s:
+        a = Author(platform="x", key="123", handle="mallory", followers=10)
+        s.add(a)
+        s.flush()
+        c = Case(brand="Acme", author_id=a.id, summary="my order never came", opened_at=T0)
+        s.add(c)
+        s.flush()
+        for i, u in enumerate((url, "https://x.com/mallory/status/2")):
+            s.add(
+                Mention(
+                    source="demo", platform="x", external_id=str(i), author_id=a.id, url=u, case_id=c.id,
+                    text=f"post {i} my order never came", created_at=T0, is_complaint=True,
+                )
+            )  # fmt: skip
+        return c.id

@@ -11,11 +11,11 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from gripewatch.dashboards.actions import ActionError, apply_dashboard_action
-from gripewatch.dashboards.auth import hash_password, verify_password
+from gripewatch.dashboards.auth import hash_password, needs_rehash, scrypt_hash, verify_password
 from gripewatch.dashboards.web import create_app
 from gripewatch.errors import ConfigError
 from gripewatch.models import Case, CaseEvent, Feedback, utcnow
-from tests.dashboard_helpers import NOW, PASSWORD, dashboard_section, demo_data, load_demo
+from tests.dashboard_helpers import NOW, PASSWORD, SECRET, dashboard_section, demo_data, load_demo
 
 HASH = hash_password(PASSWORD)
 
@@ -50,8 +50,11 @@ def login(c: TestClient, user: str = "ana", password: str = PASSWORD) -> None:
 
 def test_passwords_are_hashed_and_verified() -> None:
     h = hash_password("s3cret")
-    assert h.startswith("scrypt$") and "s3cret" not in h
+    assert h.startswith("$argon2id$") and "s3cret" not in h and not needs_rehash(h)
     assert verify_password("s3cret", h) and not verify_password("wrong", h) and not verify_password("s3cret", "junk")
+    old = scrypt_hash("s3cret")  # hashes made before argon2 still verify, and are flagged for a new hash
+    assert old.startswith("scrypt$") and verify_password("s3cret", old) and not verify_password("wrong", old)
+    assert needs_rehash(old)
 
 
 def test_anonymous_access_is_refused(client: TestClient) -> None:
@@ -138,7 +141,8 @@ def test_action_function_rules(db, demo) -> None:  # type: ignore[no-untyped-def
 
 def test_header_mode_trusts_the_proxy_header_for_known_users(db, db_url) -> None:  # type: ignore[no-untyped-def]
     settings = demo_data(db_url, dashboard=dashboard_section(HASH, auth="header", trusted_header="X-Remote-User"))
-    with TestClient(create_app(settings, db, now=lambda: NOW), base_url="http://127.0.0.1") as c:
+    app = create_app(settings, db, now=lambda: NOW)
+    with TestClient(app, base_url="http://127.0.0.1", client=("127.0.0.1", 50000)) as c:
         assert c.get("/cases", follow_redirects=False).status_code == 401
         assert c.get("/cases", headers={"X-Remote-User": "mallory"}).status_code == 401
         r = c.get("/cases", headers={"X-Remote-User": "ben"})
@@ -149,4 +153,4 @@ def test_dashboard_refuses_to_start_without_secret_or_users(db, db_url) -> None:
     with pytest.raises(ConfigError, match="secret_key"):
         create_app(demo_data(db_url, dashboard={"users": [{"username": "a", "password_hash": HASH}]}), db)
     with pytest.raises(ConfigError, match="dashboard.users"):
-        create_app(demo_data(db_url, dashboard={"secret_key": "x" * 20}), db)
+        create_app(demo_data(db_url, dashboard={"secret_key": SECRET}), db)

@@ -111,11 +111,14 @@ def setup(config_path: str | None, verbose: int = 0) -> Settings:
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Every secret value in the settings (Slack tokens, source credentials): redacted from logs."""
+    """Every secret value in the settings (Slack tokens, source credentials, the dashboard's key and
+    password hashes): redacted from logs."""
     from pydantic import BaseModel, SecretStr
 
     sl = settings.slack
     found = [x.get_secret_value() for x in (sl.token, sl.app_token, sl.signing_secret) if x]
+    dash = settings.dashboard
+    found += [x.get_secret_value() for x in (dash.secret_key, *(u.password_hash for u in dash.users)) if x]
     for src in settings.sources:
         if isinstance(src.options, BaseModel):
             for value in src.options.__dict__.values():

@@ -86,22 +86,27 @@ def spikes_cmd(config_path: str | None, verbose: int) -> None:
         click.echo("no new spike")
 
 
-@click.command("dashboard")
+@click.group("dashboard", invoke_without_command=True)
 @click.option("--host", default=None, help="Interface to listen on [default: dashboard.host, 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default: dashboard.port, 8000].")
 @click.option("--hash-password", is_flag=True, help="Prompt for a password and print its hash for dashboard.users.")
 @config_option
+@click.pass_context
 @translate_errors
 def dashboard_cmd(
-    host: str | None, port: int | None, hash_password: bool, config_path: str | None, verbose: int
+    ctx: click.Context, host: str | None, port: int | None, hash_password: bool, config_path: str | None, verbose: int
 ) -> None:
     """Serve the web dashboard: case queue, case detail with actions, trends.
 
     Login is required (dashboard.users with hashed passwords, or a trusted
-    reverse-proxy header). Create a password hash with --hash-password.
+    reverse-proxy header). Create a password hash with --hash-password. It
+    refuses to start without a strong dashboard.secret_key (32+ random
+    characters). `dashboard sessions` lists and ends signed-in sessions.
 
-    Example: SECRET_KEY=... gripewatch dashboard --host 127.0.0.1 --port 8000
+    Example: DASHBOARD_SECRET_KEY=... gripewatch dashboard --host 127.0.0.1 --port 8000
     """
+    if ctx.invoked_subcommand is not None:
+        return
     from gripewatch.dashboards.auth import hash_password as make_hash
 
     if hash_password:
@@ -110,12 +115,61 @@ def dashboard_cmd(
         return
     import uvicorn
 
-    from gripewatch.dashboards.web import create_app
+    from gripewatch.dashboards.web import check_settings, create_app
 
     settings = setup(config_path, verbose)
-    app = create_app(settings, open_db(settings))
     cfg = settings.dashboard
-    uvicorn.run(app, host=host or cfg.host, port=port or cfg.port, log_level="warning" if not verbose else "info")
+    bind = host or cfg.host
+    check_settings(settings, bind)  # before the database is opened: a bad key is one line, nothing else
+    app = create_app(settings, open_db(settings), host=bind)
+    # proxy_headers off: the app itself trusts X-Forwarded-For only from dashboard.trusted_proxies
+    uvicorn.run(
+        app, host=bind, port=port or cfg.port, log_level="warning" if not verbose else "info", proxy_headers=False
+    )
+
+
+@dashboard_cmd.group("sessions")
+def sessions_group() -> None:
+    """Signed-in dashboard sessions (server-side; logout and idleness end them too).
+
+    Example: gripewatch dashboard sessions revoke ana
+    """
+
+
+@sessions_group.command("list")
+@config_option
+@translate_errors
+def sessions_list(config_path: str | None, verbose: int) -> None:
+    """List the active dashboard sessions: user, signed in, last request (UTC).
+
+    Example: gripewatch dashboard sessions list
+    """
+    from gripewatch.dashboards import sessions
+    from gripewatch.models import utcnow
+
+    settings = setup(config_path, verbose)
+    found = sessions.active(open_db(settings), settings.dashboard, utcnow())
+    for s in found:
+        click.echo(f"{s.username}\tsigned in {s.created_at:%Y-%m-%d %H:%M}\tlast seen {s.last_seen_at:%Y-%m-%d %H:%M}")
+    if not found:
+        click.echo("no active session")
+
+
+@sessions_group.command("revoke")
+@click.argument("user")
+@config_option
+@translate_errors
+def sessions_revoke(user: str, config_path: str | None, verbose: int) -> None:
+    """End every session of dashboard user USER at once (its cookies stop working).
+
+    Example: gripewatch dashboard sessions revoke ana
+    """
+    from gripewatch.dashboards import sessions
+    from gripewatch.models import utcnow
+
+    settings = setup(config_path, verbose)
+    n = sessions.revoke_user(open_db(settings), settings.dashboard, user, utcnow())
+    click.echo(f"revoked {n} session{'' if n == 1 else 's'} of {user}" if n else f"no active session of {user}")
 
 
 def register(group: click.Group) -> None:

@@ -1,13 +1,13 @@
 """replies: answers written in Slack (or the CLI) and posted on the platform
 
-Revision ID: 0011
+Revision ID: 0007
 Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
