@@ -77,7 +77,31 @@ def sla_line(p: dict[str, Any]) -> str:
     for clock, v in (p.get("sla") or {}).items():
         mark = " :rotating_light: breached" if v.get("breached") else ""
         out.append(f"{clock.replace('_', ' ')} due {hm(v.get('due_at'))}{mark}")
-    return "SLA: " + (" · ".join(out) if out else "met")
+    return "SLA: " + (" · ".join(out) if out else "met") + customer_clock(p)
+
+
+def customer_clock(p: dict[str, Any]) -> str:
+    """The customer's clock: when they posted, and how long they waited (or have waited) for an answer."""
+    if not p.get("customer_since"):
+        return ""
+    since = f" · customer posted {hm(p['customer_since'])}"
+    if p.get("first_response_minutes") is not None:
+        return f"{since}, first response after {span(p['first_response_minutes'])}"
+    if p.get("waiting_minutes") is not None:
+        return f"{since}, waiting {span(p['waiting_minutes'])}"
+    return since
+
+
+def span(minutes: float) -> str:
+    """``"45 min"``, ``"3 h"``, ``"2 h 30 min"``, ``"2 d 4 h"``."""
+    m = round(minutes)
+    if m < 60:
+        return f"{m} min"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h} h" + (f" {m} min" if m else "")
+    d, h = divmod(h, 24)
+    return f"{d} d" + (f" {h} h" if h else "")
 
 
 def card(p: dict[str, Any]) -> list[dict[str, Any]]:

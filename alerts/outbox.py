@@ -111,6 +111,9 @@ def _dispatch_rows(
                     blocked.add(row.case_id)
                 continue
             case = s.get(Case, row.case_id) if row.case_id else None
+            if _cardless(s, row, case):  # a backlog case without a card of its own: nothing to thread onto
+                row.sent_at, row.result = now(), {"skipped": "the case has no card of its own"}
+                continue
             # Any earlier attempt may have landed (a 5xx or a dropped connection can follow a post): look first.
             in_doubt = row.attempts > 0
             row.attempts += 1
@@ -148,6 +151,13 @@ def _dispatch_rows(
 
 
 THREADED = ("case_update", "card_update", "note")  # go to the case's message (its thread, or the card itself)
+
+
+def _cardless(s: Session, row: Outbox, case: Case | None) -> bool:
+    """A thread message (update, note) of a backfill case that never got a card: it has nowhere to go."""
+    if row.kind not in THREADED or case is None or case.slack_ts or not case.backfill:
+        return False
+    return s.scalar(select(Outbox.id).where(Outbox.case_id == case.id, Outbox.kind == "new_case").limit(1)) is None
 
 
 def _channel(row: Outbox, case: Case | None) -> str:

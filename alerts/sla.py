@@ -29,9 +29,17 @@ from gripewatch.models import Case
 CLOCKS = ("first_response", "resolution")
 
 
+def since(case: Case) -> datetime:
+    """When the customer's clock started: their first post of the case (``customer_since``), else opening."""
+    return case.customer_since or case.opened_at
+
+
 def plan(case: Case, settings: Settings, start: datetime | None = None) -> None:
-    """(Re)compute both clocks from their start (``opened_at``, or ``start`` when given, e.g. on reopening)
-    and the current priority; keep what already fired."""
+    """(Re)compute both clocks from their start (the customer's first post, or ``start`` when given, e.g. the
+    post that reopened the case) and the current priority; keep what already fired.
+
+    A backfill case (already old when collected) does not fire what fell due before gripewatch saw it:
+    those reminders and breaches are marked as past (``before_seen``), not posted or escalated."""
     target = settings.cases.sla[case.priority]  # type: ignore[index]
     wh = settings.cases.working_hours
     old = case.sla or {}
@@ -39,15 +47,20 @@ def plan(case: Case, settings: Settings, start: datetime | None = None) -> None:
     targets = (("first_response", target.first_response_minutes), ("resolution", target.resolution_minutes))
     for clock, minutes in targets:
         prev = old.get(clock) or {}
-        begin = start or (datetime.fromisoformat(prev["start"]) if prev.get("start") else case.opened_at)
+        begin = start or (datetime.fromisoformat(prev["start"]) if prev.get("start") else since(case))
+        remind_at = add_working_time(begin, timedelta(minutes=0.75 * minutes), wh)
+        due_at = add_working_time(begin, timedelta(minutes=minutes), wh)
+        unseen = bool(case.backfill)
         sla[clock] = {
             "start": begin.isoformat(),
-            "remind_at": add_working_time(begin, timedelta(minutes=0.75 * minutes), wh).isoformat(),
-            "due_at": add_working_time(begin, timedelta(minutes=minutes), wh).isoformat(),
-            "reminded": prev.get("reminded", False),
-            "breached": prev.get("breached", False),
+            "remind_at": remind_at.isoformat(),
+            "due_at": due_at.isoformat(),
+            "reminded": prev.get("reminded", False) or (unseen and remind_at <= case.opened_at),
+            "breached": prev.get("breached", False) or (unseen and due_at <= case.opened_at),
             "done": prev.get("done", False) or (clock == "first_response" and case.first_response_at is not None),
         }
+        if prev.get("before_seen") or (unseen and due_at <= case.opened_at and not prev.get("breached")):
+            sla[clock]["before_seen"] = True
     case.sla = sla
     schedule(case, settings)
 
@@ -110,7 +123,7 @@ def _rises_at(case: Case, settings: Settings) -> datetime | None:
     needed = max(min(above) - others, parts.get("waiting", 0.0) + 0.1)
     if needed > w.waiting_max:
         return None
-    return case.opened_at + timedelta(hours=needed / w.waiting_per_hour, seconds=1)
+    return since(case) + timedelta(hours=needed / w.waiting_per_hour, seconds=1)
 
 
 def _age(session: Session, case: Case, settings: Settings, now: datetime) -> int:
@@ -119,7 +132,7 @@ def _age(session: Session, case: Case, settings: Settings, now: datetime) -> int
     w = settings.cases.priority
     if case.first_response_at is not None:
         return 0
-    points = round(waiting_points((now - case.opened_at).total_seconds() / 3600, w), 1)
+    points = round(waiting_points((now - since(case)).total_seconds() / 3600, w), 1)
     if points <= (case.priority_parts or {}).get("waiting", 0.0):
         return 0
     parts, total = merge(case.priority_parts or {}, {"waiting": points})

@@ -163,6 +163,7 @@ def _cases(s: Session, period: Period, complained: set[int]) -> tuple[CaseRow, .
         Author.followers,
         Author.tier,
         Case.summary,
+        Case.customer_since,
     ).outerjoin(Author, Author.id == Case.author_id)
     q = base.where(
         or_(
@@ -185,7 +186,10 @@ def _cases(s: Session, period: Period, complained: set[int]) -> tuple[CaseRow, .
                 .group_by(Mention.case_id)
             ).all()
         )
-    return tuple(CaseRow(*r, started_at=min(first.get(cid) or r[5], r[5])) for cid, r in rows.items())
+    return tuple(
+        CaseRow(*r[:12], started_at=min(t for t in (first.get(cid), r[12], r[5]) if t is not None))
+        for cid, r in rows.items()
+    )
 
 
 def make_digest(db: Database, settings: Settings, period_text: str, now: datetime):  # type: ignore[no-untyped-def]

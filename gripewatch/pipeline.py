@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import cases
+from gripewatch.alerts import backfill, cases
 from gripewatch.analysis import Analysis, analyse_batch
 from gripewatch.brands import BrandMatcher
 from gripewatch.collectors import REGISTRY
@@ -46,6 +46,7 @@ class SourceRun:
     deleted: int = 0
     deferred_until: datetime | None = None  # rate limited: the source resumes after this
     ops_alert: str | None = None
+    backfill: dict[str, Any] = field(default_factory=dict)  # backlog cases opened (alerts.backfill)
 
 
 def build_collector(source: SourceConfig, settings: Settings):  # type: ignore[no-untyped-def]
@@ -119,6 +120,7 @@ def run_source(
 
         if key == source.name:
             run.ops_alert = raise_ops_alerts(s, settings, source, at)
+        backfill.release(s, run.backfill, at)
     return run
 
 
@@ -186,6 +188,7 @@ def store_page(
             _route(s, settings, m, item, run, now)
     for m, item in replies:  # after the page's other posts, so a reply finds the post it answers
         _route(s, settings, m, item, run, now)
+    backfill.summarise(s, settings, source.name, run.backfill, now)
     key = state_key or source.name
     state = s.get(SourceState, key) or SourceState(source=key)
     state.cursor, state.updated_at = page.cursor, now
@@ -214,8 +217,10 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
     if resolved is not None and cases.after_resolution(s, resolved, m, settings, now):
         run.cases_updated += 1
     elif m.is_complaint and not (m.analysis or {}).get("duplicate_of"):
-        cases.open_case(s, m, settings, now)
+        case = cases.open_case(s, m, settings, now)
         run.cases_opened += 1
+        if case.backfill:
+            backfill.note_case(run.backfill, case)
 
 
 #: A text needs this many words before an identical one from someone else counts as a copy

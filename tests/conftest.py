@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,22 @@ def write_config(tmp_path: Path, data: dict[str, Any]) -> Path:
 def training_csv() -> Path:
     """The labelled training file (../shared/data/complaints_train.csv); skips like ``shared``."""
     return require_shared() / "data" / "complaints_train.csv"
+
+
+def recent(seconds: float = 0) -> str:
+    """An ISO time ``seconds`` after a moment two minutes before the current test began (real clock): a post
+    collected as it comes in. SLA clocks and waiting count from the customer's post, so a post meant to be
+    live must be recent."""
+    at = _recent["base"] + timedelta(seconds=seconds)
+    return at.isoformat().replace("+00:00", "Z")
+
+
+_recent = {"base": datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)}
+
+
+@pytest.fixture(autouse=True)
+def _recent_base() -> None:
+    _recent["base"] = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2)
 
 
 def word(i: int) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from gripewatch.db import Database
 from gripewatch.models import Outbox
 from gripewatch.runtime.jobs import collect_source
-from tests.conftest import make_settings
+from tests.conftest import make_settings, recent
 from tests.fakes.slack import FakeSlack
 
 COMPLAINT = "@AcmeHelp acme cloud lost all my photos, still waiting 3 days for a refund. Worst service ever!"
@@ -38,7 +38,7 @@ def ingest(tmp_path: Path, db: Database, db_url: str, fake: FakeSlack, records: 
 
 
 def rec(i: int, author: str, text: str = COMPLAINT) -> dict:
-    return {"id": str(i), "text": text, "author": author, "created_at": f"2026-11-20T08:{i:02d}:00Z"}
+    return {"id": str(i), "text": text, "author": author, "created_at": recent(i)}
 
 
 def test_500_then_429_then_ok_gives_exactly_one_message(

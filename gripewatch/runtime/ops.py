@@ -21,7 +21,7 @@ from gripewatch.db import Database
 from gripewatch.models import Case, JobRun, Lease, Outbox, SourceState
 from gripewatch.runtime.polling import poll_interval
 
-# open cases without a first response, by how long they have waited
+# open cases without a first response, by how long the customer has waited (from their post)
 WAIT_BUCKETS = ((timedelta(hours=1), "waiting <1h"), (timedelta(hours=4), "waiting 1-4h"), (None, "waiting >4h"))
 
 
@@ -48,7 +48,11 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
                 select(Case.status, func.count(Case.id)).where(Case.status.in_(OPEN_STATUSES)).group_by(Case.status)
             ).all()
         )
-        waiting = s.execute(select(Case.opened_at, Case.first_response_at).where(Case.status.in_(OPEN_STATUSES))).all()
+        waiting = s.execute(
+            select(func.coalesce(Case.customer_since, Case.opened_at), Case.first_response_at, Case.backfill).where(
+                Case.status.in_(OPEN_STATUSES)
+            )
+        ).all()
         latest = select(JobRun.job, func.max(JobRun.started_at).label("at")).group_by(JobRun.job).subquery("latest")
         runs = s.scalars(
             select(JobRun)
@@ -62,11 +66,12 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
             .limit(1)
         )
     sla: dict[str, int] = {"answered": 0, **{label: 0 for _, label in WAIT_BUCKETS}}
-    for opened_at, first_response_at in waiting:
+    backlog_cases = sum(1 for *_, bf in waiting if bf)
+    for since, first_response_at, _bf in waiting:
         if first_response_at is not None:
             sla["answered"] += 1
             continue
-        age = now - opened_at
+        age = now - since  # the customer's wait, from their post
         sla[next(label for limit, label in WAIT_BUCKETS if limit is None or age < limit)] += 1
     sources = []
     for src in settings.sources:
@@ -97,7 +102,11 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
             "oldest_pending_at": _iso(oldest),
             "oldest_pending_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
         },
-        "open_cases": {"by_status": {st: by_status.get(st, 0) for st in OPEN_STATUSES}, "first_response": sla},
+        "open_cases": {
+            "by_status": {st: by_status.get(st, 0) for st in OPEN_STATUSES},
+            "first_response": sla,
+            "backfill": backlog_cases,
+        },
         "jobs": [
             {
                 "job": r.job,
@@ -147,7 +156,8 @@ def render(snap: dict[str, Any]) -> Group:
     digest = snap["last_digest"]
     lines = Table.grid(padding=(0, 2))
     lines.add_row("outbox", f"{ob['pending']} pending ({ob['retrying']} retrying){oldest}; {ob['dead']} given up")
-    lines.add_row("open cases", statuses)
+    backlog = f" ({cases['backfill']} from backlog)" if cases.get("backfill") else ""
+    lines.add_row("open cases", statuses + backlog)
     lines.add_row("first response", sla)
     lines.add_row("last digest", f"{_short(digest['at'])} by {digest['holder']}" if digest else "never")
     return Group(src, lines, jobs, held)
