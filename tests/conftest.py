@@ -128,5 +128,5 @@ def _recent_base() -> None:
 
 def word(i: int) -> str:
     """A made-up word for ``i`` ("bcd" for 123): posts that differ by it are not copies of each other
-    (numbers alone do not make a post distinct; see the pipeline's near-duplicate rule)."""
+    (numbers do too now, but a word keeps the texts' analysis alike; see ``alerts.copies``)."""
     return "".join(chr(97 + int(d)) for d in str(i))

@@ -109,16 +109,18 @@ def test_brand_reply_is_never_a_case_and_records_first_response(tmp_path: Path, 
         assert own.is_own and not own.is_complaint
 
 
-def test_copies_from_other_accounts_do_not_open_more_cases(tmp_path: Path, db: Database, db_url: str) -> None:
-    records = [rec(i, COMPLAINT.replace("two", str(i)), author=f"bot{i}") for i in range(5)]
+def test_copies_from_other_accounts_each_get_a_case(tmp_path: Path, db: Database, db_url: str) -> None:
+    """Five accounts post the same text: five customers, five cases (each marked a copy of the first post)."""
+    records = [rec(i, COMPLAINT, author=f"bot{i}") for i in range(5)]
     records.append(rec(9, "@AcmeHelp acme down again??", author="a"))
-    records.append(rec(10, "@AcmeHelp acme down again??", author="b"))  # short posts are written independently
+    records.append(rec(10, "@AcmeHelp acme down again??", author="b"))
     run_once(db, make_settings(tmp_path, db_url, records), quiet())
     with db.sessions() as s:
-        assert s.scalar(select(func.count(Case.id))) == 1 + 2
+        assert s.scalar(select(func.count(Case.id))) == 5 + 2
         copies = s.scalars(select(Mention).where(Mention.author.has(Author.key.like("bot%")))).all()
         first = min(m.id for m in copies)
-        assert all(m.analysis["duplicate_of"] == first for m in copies if m.id != first)
+        assert all(m.analysis["copy_of"] == first and m.analysis["duplicate_of"] is None for m in copies[1:])
+        assert all(m.case_id is not None for m in copies)
 
 
 def test_reposts_do_not_open_cases(tmp_path: Path, db: Database, db_url: str) -> None:
