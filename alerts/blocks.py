@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gripewatch.alerts import incident_card
+
 BUTTONS = {
     "acknowledge": ("Acknowledge", None),
     "assign_me": ("Assign to me", None),
@@ -184,6 +186,8 @@ def fallback(kind: str, case_id: int | None, p: dict[str, Any]) -> str:
         return f"{head} from @{handle}: {(p.get('text') or '')[:200]}"
     if kind == "case_update":
         return f"@{handle} wrote again on case #{case_id}: {(p.get('text') or '')[:200]}"
+    if kind in ("incident", "incident_update"):
+        return incident_card.headline(p)
     return str(p.get("title") or p.get("text") or kind)
 
 
@@ -192,6 +196,10 @@ def for_kind(kind: str, p: dict[str, Any]) -> list[dict[str, Any]]:
         return card(p)
     if kind == "case_update":
         return mention_update(p)
+    if kind in ("incident", "incident_update"):
+        return incident_card.blocks(p)
+    if kind == "incident_note":
+        return incident_card.note_blocks(p)
     if kind == "ops":
         return [_md(f":warning: *{esc(p.get('title', 'gripewatch'))}*\n{esc(p.get('text', ''))}")]
     return text_note(p)

@@ -110,7 +110,7 @@ def card_payload(session: Session, case: Case, settings: Settings, now: datetime
         "sla": {
             k: {"due_at": v.get("due_at"), "breached": v.get("breached", False)}
             for k, v in sla.items()
-            if isinstance(v, dict) and not v.get("done")
+            if k in ("first_response", "resolution") and isinstance(v, dict) and not v.get("done")
         },
         "customer_since": since.isoformat(),
         "first_response_minutes": round((answered - since).total_seconds() / 60, 1) if answered else None,

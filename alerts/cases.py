@@ -19,14 +19,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.alerts import assign, card, sla
+from gripewatch.alerts import assign, card, incidents, sla
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.alerts.priority import RANK, Facts, merge, score
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gripewatch.config import Settings
-from gripewatch.models import Author, Case, Mention
+from gripewatch.models import Author, Case, Incident, Mention
 
 OPEN_STATUSES = assign.OPEN_STATUSES
 #: Escalation triggers whose cases go straight to the escalations channel (a manager is asked for, or a
@@ -178,7 +178,8 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
     payload = card.card_payload(session, case, settings, now)
     if settings.staff and agent is None:
         payload["queue_note"] = "Unassigned: every on-shift agent is at capacity — waiting in the queue."
-    if not case.backfill:
+    incident = incidents.consider(session, case, mention, settings, now)
+    if not case.backfill and (incident is None or incidents.needs_own_card(case, mention)):
         enqueue(session, f"opened:{mention.source}:{mention.external_id}", "new_case", channel, payload, case, now)
     return case
 
@@ -198,13 +199,21 @@ def attach(session: Session, case: Case, mention: Mention, settings: Settings, n
     case.updated_at = now
     if case.customer_since is None or mention.created_at < case.customer_since:
         case.customer_since = mention.created_at  # collected out of order: the clock starts at the earliest
-    if case.backfill and case.slack_ts is None and not is_backfill(mention, settings, now):
-        post_card(session, case, mention, settings, now)  # the customer is here now: the case gets its card
     if mention.severity and _sev_rank(mention.severity) > _sev_rank(case.severity):
         case.severity = mention.severity
     before = case.priority
     raised = _rescore(case, mention, settings, now)
     ev = card.event(session, case, "mention_added", "gripewatch", now, mention_id=mention.id)
+    if (case.backfill or case.incident_id) and not incidents.has_card(session, case):
+        # no card of its own yet: a backlog customer who is here now, or an incident member who became urgent
+        if (case.backfill and not case.incident_id and not is_backfill(mention, settings, now)) or (
+            case.incident_id and incidents.needs_own_card(case, mention)
+        ):
+            post_card(session, case, mention, settings, now)
+        elif case.incident_id:
+            incident = session.get(Incident, case.incident_id)
+            if incident is not None:
+                incidents.render(session, incident, settings, now)
     if raised:
         card.event(session, case, "priority_raised", "gripewatch", now, before=before, after=case.priority)
         sla.plan(case, settings)

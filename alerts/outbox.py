@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from gripewatch.config import OutboxConfig
 from gripewatch.errors import NotifyError
-from gripewatch.models import Case, Outbox, utcnow
+from gripewatch.models import Case, Incident, Outbox, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -102,17 +102,23 @@ def _dispatch_rows(
             row = s.get(Outbox, row_id, with_for_update=s.bind.dialect.name == "postgresql")
             if row is None or row.sent_at is not None or row.dead:
                 continue
-            if row.case_id is not None and row.case_id in blocked:
+            unit = _unit(row)
+            if unit is not None and unit in blocked:
                 result.waiting += 1
                 continue
             if row.next_attempt_at > now():
                 result.waiting += 1
-                if row.case_id is not None:
-                    blocked.add(row.case_id)
+                if unit is not None:
+                    blocked.add(unit)
                 continue
             case = s.get(Case, row.case_id) if row.case_id else None
-            if _cardless(s, row, case):  # a backlog case without a card of its own: nothing to thread onto
+            if _cardless(s, row, case):  # a backlog or incident case without a card of its own
                 row.sent_at, row.result = now(), {"skipped": "the case has no card of its own"}
+                continue
+            incident = s.get(Incident, row.payload.get("incident_id")) if row.kind in INCIDENT_KINDS else None
+            if row.kind in INCIDENT_THREADED and (incident is None or not incident.slack_ts):
+                result.waiting += 1  # the incident's card is not posted yet
+                blocked.add(unit)  # type: ignore[arg-type]
                 continue
             # Any earlier attempt may have landed (a 5xx or a dropped connection can follow a post): look first.
             in_doubt = row.attempts > 0
@@ -123,10 +129,10 @@ def _dispatch_rows(
         alert = Alert(
             key=row.key,
             kind=row.kind,
-            channel=_channel(row, case),
+            channel=incident.slack_channel or row.channel if incident is not None else _channel(row, case),
             payload=row.payload,
             case_id=row.case_id,
-            thread_ts=_thread(row, case),
+            thread_ts=incident.slack_ts if incident is not None else _thread(row, case),
             in_doubt=in_doubt,
         )
         try:
@@ -135,8 +141,8 @@ def _dispatch_rows(
             _failed(sessions, row_id, e, cfg, now())
             result.failed += 1
             result.errors.append(f"outbox #{row_id}: {e}")
-            if row.case_id is not None:
-                blocked.add(row.case_id)
+            if unit is not None:
+                blocked.add(unit)
             continue
         with sessions() as s, s.begin():
             row = s.get(Outbox, row_id)
@@ -147,15 +153,30 @@ def _dispatch_rows(
                 c = s.get(Case, row.case_id)
                 if c is not None and c.slack_ts is None:
                     c.slack_channel, c.slack_ts = delivery.channel, delivery.ts
+            if row.kind == "incident" and delivery.ts:
+                inc = s.get(Incident, row.payload.get("incident_id"))
+                if inc is not None and inc.slack_ts is None:
+                    inc.slack_channel, inc.slack_ts = delivery.channel, delivery.ts
         result.sent += 1
 
 
 THREADED = ("case_update", "card_update", "note")  # go to the case's message (its thread, or the card itself)
+INCIDENT_KINDS = ("incident", "incident_update", "incident_note")  # an incident's card, its updates, its thread
+INCIDENT_THREADED = ("incident_update", "incident_note")
+
+
+def _unit(row: Outbox) -> int | None:
+    """What a row is delivered in order with: its case, or its incident (as a negative number)."""
+    if row.case_id is not None:
+        return row.case_id
+    if row.kind in INCIDENT_KINDS and row.payload.get("incident_id"):
+        return -int(row.payload["incident_id"])
+    return None
 
 
 def _cardless(s: Session, row: Outbox, case: Case | None) -> bool:
     """A thread message (update, note) of a backfill case that never got a card: it has nowhere to go."""
-    if row.kind not in THREADED or case is None or case.slack_ts or not case.backfill:
+    if row.kind not in THREADED or case is None or case.slack_ts or not (case.backfill or case.incident_id):
         return False
     return s.scalar(select(Outbox.id).where(Outbox.case_id == case.id, Outbox.kind == "new_case").limit(1)) is None
 

@@ -43,7 +43,7 @@ def plan(case: Case, settings: Settings, start: datetime | None = None) -> None:
     target = settings.cases.sla[case.priority]  # type: ignore[index]
     wh = settings.cases.working_hours
     old = case.sla or {}
-    sla: dict[str, Any] = {}
+    sla: dict[str, Any] = {k: v for k, v in old.items() if k not in CLOCKS}  # e.g. a scheduled follow-up
     targets = (("first_response", target.first_response_minutes), ("resolution", target.resolution_minutes))
     for clock, minutes in targets:
         prev = old.get(clock) or {}
@@ -77,9 +77,12 @@ def stop(case: Case, clock: str, settings: Settings) -> None:
 def schedule(case: Case, settings: Settings) -> None:
     """Set ``next_check_at`` to the earliest pending checkpoint (None when nothing is pending)."""
     points: list[datetime] = []
+    follow = (case.sla or {}).get("follow_up") or {}
+    if follow.get("at") and not follow.get("sent") and case.status != "closed":
+        points.append(datetime.fromisoformat(follow["at"]))  # scheduled explicitly (an incident's follow-ups)
     if case.status in assign.OPEN_STATUSES:
-        for v in (case.sla or {}).values():
-            if not v.get("done"):
+        for v in ((case.sla or {}).get(c) for c in CLOCKS):
+            if v and not v.get("done"):
                 if not v.get("reminded"):
                     points.append(datetime.fromisoformat(v["remind_at"]))
                 elif not v.get("breached"):
@@ -88,8 +91,7 @@ def schedule(case: Case, settings: Settings) -> None:
         if rise is not None:
             points.append(rise)
     elif case.status == "resolved" and case.resolved_at is not None:
-        follow = (case.sla or {}).get("follow_up") or {}
-        if not follow.get("sent"):
+        if not follow.get("sent") and not follow.get("at"):
             points.append(case.resolved_at + timedelta(days=settings.cases.follow_up_days))
         points.append(case.resolved_at + timedelta(days=settings.cases.reopen_days))
     case.next_check_at = min(points) if points else None
@@ -147,12 +149,27 @@ def _age(session: Session, case: Case, settings: Settings, now: datetime) -> int
     return 1
 
 
+def _follow_up_due(case: Case, follow: dict[str, Any], settings: Settings, now: datetime) -> bool:
+    if follow.get("sent") or case.status == "closed":
+        return False
+    if follow.get("at"):
+        return now >= datetime.fromisoformat(follow["at"])
+    return (
+        case.status == "resolved"
+        and case.resolved_at is not None
+        and now >= case.resolved_at + timedelta(days=settings.cases.follow_up_days)
+    )
+
+
 def _check(session: Session, case: Case, settings: Settings, now: datetime) -> int:
     fired = 0
+    follow_up = (case.sla or {}).get("follow_up") or {}
+    if case.status in assign.OPEN_STATUSES and _follow_up_due(case, follow_up, settings, now):
+        fired += _follow_up(session, case, settings, now)
     if case.status == "resolved" and case.resolved_at is not None:
         sla = {k: dict(v) for k, v in (case.sla or {}).items()}
         follow = sla.setdefault("follow_up", {})
-        if not follow.get("sent") and now >= case.resolved_at + timedelta(days=settings.cases.follow_up_days):
+        if _follow_up_due(case, follow, settings, now):
             follow["sent"] = True
             case.sla = sla
             ev = card.event(session, case, "follow_up", "gripewatch", now)
@@ -200,6 +217,24 @@ def _check(session: Session, case: Case, settings: Settings, now: datetime) -> i
             _breach(session, case, settings, now, clock)
     case.sla = sla
     return fired
+
+
+def _follow_up(session: Session, case: Case, settings: Settings, now: datetime) -> int:
+    """A follow-up scheduled on an open case (an incident's): ask the owner to check in with the customer."""
+    data = {k: dict(v) for k, v in (case.sla or {}).items()}
+    data.setdefault("follow_up", {})["sent"] = True
+    case.sla = data
+    ev = card.event(session, case, "follow_up", "gripewatch", now)
+    owner = card.who(case.assignee) if case.assignee else "Unassigned —"
+    card.note(
+        session,
+        case,
+        f"followup:{case.id}:{ev.id}",
+        f"{owner} follow-up due on case #{case.id}: please check in with the customer.",
+        "Follow-up",
+        at=now,
+    )
+    return 1
 
 
 def _breach(session: Session, case: Case, settings: Settings, now: datetime, clock: str) -> None:

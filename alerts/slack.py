@@ -68,7 +68,7 @@ class SlackNotifier:
                 except ConfigError as e:
                     raise NotifyError(str(e), retryable=True) from None
                 self._checked = True
-            if alert.kind == "card_update":
+            if alert.kind in ("card_update", "incident_update"):
                 return self._update(alert)
             if alert.kind == "ephemeral":
                 self.client.chat_postEphemeral(

@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gripewatch.dashboards import auth
-from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
+from gripewatch.dashboards.actions import (
+    ACTIONS,
+    ActionError,
+    actor_id,
+    apply_dashboard_action,
+    apply_incident_action,
+    incident_panel,
+)
 from gripewatch.dashboards.queue import (
     PRIORITIES,
     SLA_STATES,
@@ -122,9 +129,11 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         f = QueueFilter.from_query(request.query_params)
         with db.sessions() as s:
             rows, total = query_queue(s, f, actor_id(cfg, request.state.user), now(), targets, cfg.page_size)
+            incident = incident_panel(s, settings, f.incident, now())
         pages = max(1, -(-total // cfg.page_size))
         return page(
-            request, "queue.html", f=f, rows=rows, total=total, pages=pages,
+            request, "queue.html", f=f, rows=rows, total=total, pages=pages, incident=incident,
+            flash=request.query_params.get("done"), error=request.query_params.get("error"),
             statuses=STATUSES, priorities=PRIORITIES, sla_states=SLA_STATES,
             brands=[b.name for b in settings.brands], sources=[x.name for x in settings.sources],
             assignees=[u.username for u in cfg.users],
@@ -161,6 +170,21 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         except ActionError as e:
             return _secure(RedirectResponse(f"/cases/{case_id}?error={_q(str(e))}", status_code=303))
         return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(ACTIONS[action])}", status_code=303))
+
+    @login_required
+    async def incident_action(request: Request) -> Response:
+        incident_id = request.path_params["incident_id"]
+        form = request.state.form
+        back = f"/cases?status=all&incident={incident_id}"
+        try:
+            with db.session() as s:
+                msg = apply_incident_action(
+                    s, settings, incident_id, str(form.get("action") or ""), actor_id(cfg, request.state.user),
+                    now(), str(form.get("text") or "")[:2000],
+                )  # fmt: skip
+        except ActionError as e:
+            return _secure(RedirectResponse(f"{back}&error={_q(str(e))}", status_code=303))
+        return _secure(RedirectResponse(f"{back}&done={_q(msg)}", status_code=303))
 
     @login_required
     async def trends(request: Request) -> Response:
@@ -213,6 +237,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         Route("/cases", queue),
         Route("/cases/{case_id:int}", case_detail),
         Route("/cases/{case_id:int}/action", case_action, methods=["POST"]),
+        Route("/incidents/{incident_id:int}/action", incident_action, methods=["POST"]),
         Route("/trends", trends),
         Route("/trends.png", trends_png),
         Route("/digest", digest_page),
