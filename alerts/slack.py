@@ -44,6 +44,8 @@ _PERMANENT = {
 
 
 class SlackNotifier:
+    paced = True  # the outbox keeps to Slack's per-channel rate (``outbox.per_channel_per_second``)
+
     def __init__(self, client: WebClient, settings: Settings | None = None) -> None:
         self.client = client
         self.settings = settings

@@ -79,6 +79,7 @@ def slack_settings(tmp_path: Path, db_url: str, fake: FakeSlack, records: list[d
             "channels": {"alerts": "#care", "escalations": "#esc"},
             **slack,
         },
+        outbox={"per_channel_per_second": 0},  # these tests run on a simulated clock; pacing: test_outbox_pacing
         staff=[
             {"slack_id": AGENT, "name": "Ann", "capacity": 5},
             {"slack_id": AGENT2, "name": "Bo", "capacity": 5},

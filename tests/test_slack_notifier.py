@@ -31,7 +31,11 @@ class Clock:
 
 def ingest(tmp_path: Path, db: Database, db_url: str, fake: FakeSlack, records: list[dict]):  # type: ignore[no-untyped-def]
     settings = make_settings(
-        tmp_path, db_url, records, slack={"mode": "api", "token": "xoxb-test", "base_url": fake.base_url}
+        tmp_path,
+        db_url,
+        records,
+        slack={"mode": "api", "token": "xoxb-test", "base_url": fake.base_url},
+        outbox={"per_channel_per_second": 0},  # a simulated clock; pacing is test_outbox_pacing's
     )
     collect_source(db, settings, "replay", "test")
     return settings

@@ -43,6 +43,11 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
             )
         )
         dead = s.scalar(select(func.count(Outbox.id)).where(Outbox.dead.is_(True))) or 0
+        per_channel = s.execute(
+            select(Outbox.channel, Outbox.kind, Case.slack_channel, Outbox.created_at)
+            .outerjoin(Case, Case.id == Outbox.case_id)
+            .where(Outbox.sent_at.is_(None), Outbox.dead.is_(False))
+        ).all()
         by_status = dict(
             s.execute(
                 select(Case.status, func.count(Case.id)).where(Case.status.in_(OPEN_STATUSES)).group_by(Case.status)
@@ -101,6 +106,7 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
             "dead": dead,
             "oldest_pending_at": _iso(oldest),
             "oldest_pending_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+            "by_channel": _by_channel(per_channel, now),
         },
         "open_cases": {
             "by_status": {st: by_status.get(st, 0) for st in OPEN_STATUSES},
@@ -119,6 +125,26 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
         ],
         "last_digest": {"at": _iso(digest.started_at), "holder": digest.holder} if digest else None,
     }
+
+
+def _by_channel(rows: list[Any], now: datetime) -> list[dict[str, Any]]:
+    """The backlog per Slack channel (a thread message counts where its case's card is), oldest first."""
+    from gripewatch.alerts.outbox import THREADED
+
+    found: dict[str, dict[str, Any]] = {}
+    for channel, kind, case_channel, created in rows:
+        where = (case_channel if kind in THREADED and case_channel else channel) or "(case thread)"
+        b = found.setdefault(where, {"channel": where, "pending": 0, "oldest": created})
+        b["pending"] += 1
+        b["oldest"] = min(b["oldest"], created)
+    return [
+        {
+            "channel": b["channel"],
+            "pending": b["pending"],
+            "oldest_age_seconds": round((now - b["oldest"]).total_seconds(), 1),
+        }
+        for b in sorted(found.values(), key=lambda b: b["oldest"])
+    ]
 
 
 def _short(iso: str | None) -> str:
@@ -156,6 +182,8 @@ def render(snap: dict[str, Any]) -> Group:
     digest = snap["last_digest"]
     lines = Table.grid(padding=(0, 2))
     lines.add_row("outbox", f"{ob['pending']} pending ({ob['retrying']} retrying){oldest}; {ob['dead']} given up")
+    for b in ob.get("by_channel", []):
+        lines.add_row("", f"{b['channel']}: {b['pending']} pending, oldest {b['oldest_age_seconds']:.0f}s old")
     backlog = f" ({cases['backfill']} from backlog)" if cases.get("backfill") else ""
     lines.add_row("open cases", statuses + backlog)
     lines.add_row("first response", sla)
