@@ -60,7 +60,8 @@ class Copies:
         ).all()
         out = cls()
         for brand, fp, mid, author, at in rows:
-            out.seen.setdefault((brand, fp), []).append(Seen(mid, author, at))
+            if fp is not None:
+                out.seen.setdefault((brand, fp), []).append(Seen(mid, author, at))
         return out
 
     def match(

@@ -238,10 +238,23 @@ def _follow_up(session: Session, case: Case, settings: Settings, now: datetime) 
 
 
 def _breach(session: Session, case: Case, settings: Settings, now: datetime, clock: str) -> None:
+    from gripewatch.alerts.incidents import has_card
+
     label = clock.replace("_", " ")
     ev = card.event(session, case, "sla_breached", "gripewatch", now, clock=clock)
     if case.status != "escalated":
         case.status, case.updated_at = "escalated", now
+    if case.incident_id and not has_card(session, case):  # an incident's members breach together: one post
+        card.escalation_post(
+            session,
+            case,
+            settings,
+            f"escalate:incident:{case.incident_id}:{clock}",
+            f"the {label} SLA of the cases of incident #{case.incident_id} is breached (the first: {case.priority} "
+            f"case #{case.id}). Please step in: the queue lists them all.",
+            at=now,
+        )
+        return
     card.escalation_post(
         session,
         case,

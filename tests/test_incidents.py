@@ -261,3 +261,19 @@ def test_incident_actions_from_the_dashboard(tmp_path: Path, db: Database, db_ur
         assert {c.status for c in s.scalars(select(Case))} == {"resolved"}
         kinds = [e.kind for e in s.scalars(select(CaseEvent).where(CaseEvent.actor == "U0AGENT01"))]
         assert kinds.count("incident_update") == 6 and kinds.count("resolved") == 6
+
+
+def test_an_incidents_members_breaching_together_make_one_escalation(
+    tmp_path: Path, db: Database, db_url: str, fake_slack: FakeSlack
+) -> None:
+    settings = settings_of(tmp_path, db_url, fake_slack, [post(i) for i in range(20)])
+    clock = Clock(T0 + timedelta(minutes=10))
+    run_source(db, settings, settings.sources[0], now=clock)
+    drain(db, settings, clock)
+    clock.t = T0 + timedelta(days=4)  # every first-response clock has run out
+    drain(db, settings, clock)
+    escalations = [json.dumps(m["blocks"]) for m in fake_slack.posted("#esc")]
+    assert len(escalations) == 2  # one per SLA clock for the whole incident, not one per case
+    assert "first response SLA of the cases of incident #" in escalations[0] and "resolution SLA" in escalations[1]
+    with db.sessions() as s:
+        assert {c.status for c in s.scalars(select(Case))} == {"escalated"}
