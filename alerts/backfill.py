@@ -17,10 +17,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.alerts.outbox import enqueue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts.outbox import enqueue
 from gripewatch.config import Settings
 from gripewatch.models import Case, Outbox
 
@@ -65,15 +65,15 @@ def payload_for(settings: Settings, source: str, tally: dict[str, Any]) -> dict[
     n, hours = tally["count"], settings.cases.backfill_after_hours
     oldest = datetime.fromisoformat(tally["oldest"]).strftime("%Y-%m-%d %H:%M UTC")
     base = (settings.digest.dashboard_url or "").rstrip("/")
-    where = f"<{base}/cases?status=open&backfill=yes|in the queue>" if base else "in the queue"
     return {
         "title": f"Backlog from {source}: {n} older complaint{'s' if n != 1 else ''}",
         "text": (
             f"{n} complaint{'s were' if n != 1 else ' was'} already older than {hours:g} h when collected from "
             f"{source} (the oldest posted {oldest}). Each is a case with an owner and SLA clocks counted from the "
-            f"customer's post; they are {where}, not posted here one by one, and breaches that happened before "
-            "we saw them are not escalated."
+            "customer's post; they are in the queue, not posted here one by one, and breaches that happened "
+            "before we saw them are not escalated."
         ),
+        "case_links": [["the backlog in the queue", f"{base}/cases?status=open&backfill=yes"]] if base else [],
         "count": n,
         "oldest": tally["oldest"],
     }

@@ -11,11 +11,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from gripewatch.alerts.blocks import BUTTONS, hm, owner_line, sla_line, why
-from gripewatch.alerts.notify import Alert, Delivery
 from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
+
+from gripewatch.alerts.blocks import BUTTONS, hm, owner_line, sla_line, why
+from gripewatch.alerts.notify import Alert, Delivery
 
 _COLOURS = {"critical": "bold red", "high": "red", "normal": "yellow", "low": "cyan"}
 
@@ -93,7 +94,7 @@ def render(alert: Alert) -> Panel | Text:
         title = f"OPS · {p.get('title', alert.kind)}"
     if p.get("created_at"):
         body.append(f"\nposted {hm(p['created_at'])}", style="dim")
-    return Panel(body, title=title, title_align="left", border_style=_COLOURS.get(priority, "white"))
+    return Panel(body, title=Text(title), title_align="left", border_style=_COLOURS.get(priority, "white"))
 
 
 def _owner(p: dict[str, Any]) -> str:

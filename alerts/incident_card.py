@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gripewatch.alerts import mrkdwn
+
 INCIDENT_PREFIX = "gw_incident_"
 BUTTONS = {
     "acknowledge": ("Acknowledge all", None),
@@ -20,13 +22,13 @@ BUTTONS = {
 }
 
 
-def slack_text(s: str) -> str:
-    """Customer text made safe for Slack mrkdwn (the one helper every customer string here goes through)."""
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def slack_text(s: object) -> str:
+    """Customer text made inert for Slack mrkdwn (the one helper every customer string here goes through)."""
+    return mrkdwn.escape(s)
 
 
 def _md(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:2990]}}
+    return mrkdwn.section(text)
 
 
 def _hm(iso: str | None) -> str:
@@ -48,7 +50,8 @@ def blocks(p: dict[str, Any]) -> list[dict[str, Any]]:
     )
     out = [_md(head)]
     if p.get("topics"):
-        out.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "Topics: " + ", ".join(p["topics"])}]})
+        topics = "Topics: " + ", ".join(slack_text(t) for t in p["topics"])
+        out.append({"type": "context", "elements": [mrkdwn.element(topics)]})
     quotes = "\n".join(
         f"> {slack_text(q['text'][:280])}\n> — @{slack_text(q.get('handle') or '?')}" for q in p.get("quotes") or []
     )
@@ -57,7 +60,7 @@ def blocks(p: dict[str, Any]) -> list[dict[str, Any]]:
     if p.get("updates"):
         last = p["updates"][-1]
         out.append(_md(f"*Latest update* ({_hm(last.get('at'))}): {slack_text(last.get('text', ''))}"))
-    link = f"<{p['queue_url']}|Open the {p.get('cases', 0)} cases in the queue>" if p.get("queue_url") else ""
+    link = mrkdwn.link(p["queue_url"], f"Open the {p.get('cases', 0)} cases in the queue") if p.get("queue_url") else ""
     out.append(
         _md(
             (link + " · " if link else "")

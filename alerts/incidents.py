@@ -22,11 +22,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.alerts import card, copies, sla
-from gripewatch.alerts.outbox import enqueue
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts import card, copies, sla
+from gripewatch.alerts.outbox import enqueue
 from gripewatch.config import Settings
 from gripewatch.errors import GripewatchError
 from gripewatch.models import Author, Case, Incident, Mention, Outbox

@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.alerts.notify import Alert, Notifier
-from gripewatch.alerts.pacing import Pacer, shared
 from sqlalchemy import case as sa_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts.notify import Alert, Notifier
+from gripewatch.alerts.pacing import Pacer, shared
 from gripewatch.config import OutboxConfig
 from gripewatch.errors import NotifyError
 from gripewatch.models import Case, Incident, Outbox, utcnow
@@ -64,6 +64,9 @@ class DispatchResult:
     failed: int = 0
     waiting: int = 0
     errors: list[str] = field(default_factory=list)
+    #: refusals for a configuration reason (each message once): these alerts reach nobody until it is fixed
+    refused: list[str] = field(default_factory=list)
+    halted: bool = False  # stopped early: the refusal holds for every alert
 
 
 def dispatch(
@@ -106,6 +109,8 @@ def dispatch(
         if not ids:
             return result
         paced = _dispatch_rows(sessions, notifier, cfg, now, ids, held, later, result, pacer)
+        if result.halted:
+            return result
         if paced is None:
             continue
         if time.monotonic() - started + paced > max_seconds:
@@ -139,7 +144,7 @@ def _dispatch_rows(
     wait: float | None = None
     for row_id in ids:
         with sessions() as s, s.begin():
-            row = s.get(Outbox, row_id, with_for_update=s.bind.dialect.name == "postgresql")
+            row = s.get(Outbox, row_id, with_for_update=s.get_bind().dialect.name == "postgresql")
             if row is None or row.sent_at is not None or row.dead:
                 continue
             unit = _unit(row)
@@ -194,6 +199,11 @@ def _dispatch_rows(
                 pacer.hold(channel, e.retry_after)  # Slack's Retry-After wins, for the whole channel
             result.failed += 1
             result.errors.append(f"outbox #{row_id}: {e}")
+            if e.config and str(e) not in result.refused:
+                result.refused.append(str(e))
+            if e.halt:  # every other row would be refused the same way: leave them for the next round
+                result.halted = True
+                return None
             later.add(row_id)
             if unit is not None:
                 held.add(unit)
@@ -261,7 +271,8 @@ def _failed(sessions: Callable[[], Session], row_id: int, e: NotifyError, cfg: O
             else min(cfg.backoff_seconds * 2 ** (row.attempts - 1), cfg.max_backoff_seconds)
         )
         row.next_attempt_at = at + timedelta(seconds=delay)
-        if not e.retryable or row.attempts >= cfg.max_attempts:
+        # a configuration refusal that may be fixed (the token, the channel check) is kept until it is
+        if not e.retryable or (row.attempts >= cfg.max_attempts and not e.config):
             row.dead = True
             log.error("outbox #%s given up after %d attempts: %s", row_id, row.attempts, e)
         else:

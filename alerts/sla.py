@@ -17,14 +17,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.alerts import assign, card
-from gripewatch.alerts.hours import add_working_time
-from gripewatch.alerts.priority import RANK, level_for, merge, waiting_points
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts import assign, card
+from gripewatch.alerts.hours import add_working_time
+from gripewatch.alerts.priority import RANK, level_for, merge, waiting_points
 from gripewatch.config import Settings
-from gripewatch.models import Case
+from gripewatch.models import OPEN_STATUSES, Case
 
 CLOCKS = ("first_response", "resolution")
 
@@ -80,7 +80,7 @@ def schedule(case: Case, settings: Settings) -> None:
     follow = (case.sla or {}).get("follow_up") or {}
     if follow.get("at") and not follow.get("sent") and case.status != "closed":
         points.append(datetime.fromisoformat(follow["at"]))  # scheduled explicitly (an incident's follow-ups)
-    if case.status in assign.OPEN_STATUSES:
+    if case.status in OPEN_STATUSES:
         for v in ((case.sla or {}).get(c) for c in CLOCKS):
             if v and not v.get("done"):
                 if not v.get("reminded"):
@@ -164,7 +164,7 @@ def _follow_up_due(case: Case, follow: dict[str, Any], settings: Settings, now: 
 def _check(session: Session, case: Case, settings: Settings, now: datetime) -> int:
     fired = 0
     follow_up = (case.sla or {}).get("follow_up") or {}
-    if case.status in assign.OPEN_STATUSES and _follow_up_due(case, follow_up, settings, now):
+    if case.status in OPEN_STATUSES and _follow_up_due(case, follow_up, settings, now):
         fired += _follow_up(session, case, settings, now)
     if case.status == "resolved" and case.resolved_at is not None:
         sla = {k: dict(v) for k, v in (case.sla or {}).items()}
@@ -273,7 +273,7 @@ def assign_queue(session: Session, settings: Settings, now: datetime) -> int:
         return 0
     n = 0
     queued = session.scalars(
-        select(Case).where(Case.assignee.is_(None), Case.status.in_(assign.OPEN_STATUSES)).order_by(Case.id)
+        select(Case).where(Case.assignee.is_(None), Case.status.in_(OPEN_STATUSES)).order_by(Case.id)
     ).all()
     for case in queued:
         agent = assign.pick(session, settings, now)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gripewatch.alerts.actions import ActionRefused, Outcome, apply
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts.actions import ActionRefused, Outcome, apply
 from gripewatch.config import DashboardConfig, Settings
 
 ACTIONS = {
@@ -65,7 +65,6 @@ def incident_panel(
 ) -> dict[str, Any] | None:
     """What the queue shows above an incident's cases (None when not filtered to one)."""
     from gripewatch.alerts.incidents import summary
-
     from gripewatch.models import Incident
 
     inc = session.get(Incident, incident_id) if incident_id is not None else None

@@ -26,7 +26,7 @@ from gripewatch.collectors.base import Page, provenance
 from gripewatch.config import Settings, SourceConfig
 from gripewatch.db import Database
 from gripewatch.errors import RateLimited, SourceError
-from gripewatch.models import Author, CaseEvent, Mention, SourceState, utcnow
+from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, Mention, SourceState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,9 @@ def run_source(
     db: Database,
     settings: Settings,
     source: SourceConfig,
-    collector=None,  # type: ignore[no-untyped-def]
+    collector: Any = None,
     now: Callable[[], datetime] = utcnow,
-    on_page: Callable[[SourceRun], None] | None = None,
+    on_page: Callable[[SourceRun], object] | None = None,
     state_key: str | None = None,
 ) -> SourceRun:
     """Collect and store every new page of ``source``; record its health either way.
@@ -199,7 +199,7 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
     if m.is_own:
         replied = _answered(s, m, item)
         if replied is not None:
-            case = s.get(cases.Case, replied.case_id)
+            case = s.get(Case, replied.case_id)
             if case is not None:
                 cases.record_brand_reply(s, case, m, now, settings)
         return
@@ -232,6 +232,9 @@ def analysis_detail(result: Analysis, duplicate_of: int | None = None) -> dict[s
         "competitors": list(result.competitors),
         "noise": result.noise,
         "duplicate_of": duplicate_of,
+        "language": result.language,
+        "needs_review": result.needs_review,
+        "tier": result.tier,
     }
 
 
@@ -246,8 +249,8 @@ def _prior_contacts(s: Session, authors: list[Author | None], brands: list[str |
     if not ids:
         return [0] * len(authors)
     rows = s.execute(
-        select(cases.Case.author_id, cases.Case.brand, cases.Case.mention_count).where(
-            cases.Case.author_id.in_(ids), cases.Case.status.in_(cases.OPEN_STATUSES)
+        select(Case.author_id, Case.brand, Case.mention_count).where(
+            Case.author_id.in_(ids), Case.status.in_(OPEN_STATUSES)
         )
     ).all()
     counts = {(a, b): n for a, b, n in rows}

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from gripewatch.collectors import REGISTRY
 from gripewatch.collectors.base import Page
-
 from gripewatch.config import settings_from_dict
 from gripewatch.errors import RateLimited
 from tests.fakes.bluesky import FakeBluesky

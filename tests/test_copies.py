@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gripewatch.alerts.copies import Copies, Seen
 from sqlalchemy import func, select
 
+from gripewatch.alerts.copies import Copies, Seen
 from gripewatch.db import Database
 from gripewatch.models import Case, Mention
 from gripewatch.pipeline import run_source

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from gripewatch.alerts.console import ConsoleNotifier
 from gripewatch.alerts.outbox import dispatch
 from gripewatch.dashboards.digest import build_digest
 from gripewatch.dashboards.load import load_digest_input
 from gripewatch.dashboards.period import parse_period
 from gripewatch.dashboards.queue import QueueFilter, first_response_targets, query_queue
-from sqlalchemy import select
-
 from gripewatch.db import Database
 from gripewatch.models import Case, Outbox
 from gripewatch.pipeline import run_source

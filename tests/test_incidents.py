@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
-from gripewatch.alerts import incidents, sla
-from gripewatch.alerts.bolt_app import handle_incident_click
-from gripewatch.dashboards.queue import QueueFilter, first_response_targets, query_queue
 from sqlalchemy import select
 
+from gripewatch.alerts import incidents, sla
+from gripewatch.alerts.bolt_app import handle_incident_click
 from gripewatch.cli import cli
+from gripewatch.dashboards.queue import QueueFilter, first_response_targets, query_queue
 from gripewatch.db import Database
 from gripewatch.models import Author, Case, CaseEvent, Incident
 from gripewatch.pipeline import run_source
@@ -103,7 +103,7 @@ def test_fifty_customers_with_one_outage_are_fifty_cases_in_one_incident_with_on
     assert len(posted) == 1, [m["text"] for m in posted]  # one incident card, not fifty cards
     card = json.dumps(posted[0]["blocks"])
     assert "50 customers with one problem" in card and "none of my files will sync" in card
-    assert f"https://gw.example/cases?status=all&incident={inc.id}" in card
+    assert f"<https://gw.example/cases?status=all&amp;incident={inc.id}|Open the 50 cases in the queue>" in card
     assert "Acknowledge all" in card and "Resolve all" in card
 
     # it grows: five more customers -> the same card, updated in place
@@ -207,7 +207,6 @@ def test_fewer_copies_than_min_cases_make_no_incident(
 
 def test_a_complaint_spike_makes_its_cases_one_incident(db: Database, db_url: str) -> None:
     from gripewatch.dashboards.spikes import check_spikes
-
     from gripewatch.models import Outbox
     from tests.dashboard_helpers import demo_data, load_demo
 
@@ -224,10 +223,10 @@ def test_a_complaint_spike_makes_its_cases_one_incident(db: Database, db_url: st
 
 
 def test_incident_actions_from_the_dashboard(tmp_path: Path, db: Database, db_url: str) -> None:
-    from gripewatch.dashboards.auth import hash_password
-    from gripewatch.dashboards.web import create_app
     from starlette.testclient import TestClient
 
+    from gripewatch.dashboards.auth import hash_password
+    from gripewatch.dashboards.web import create_app
     from tests.dashboard_helpers import PASSWORD, dashboard_section
     from tests.test_dashboard_web import _csrf, login
 
@@ -277,3 +276,23 @@ def test_an_incidents_members_breaching_together_make_one_escalation(
     assert "first response SLA of the cases of incident #" in escalations[0] and "resolution SLA" in escalations[1]
     with db.sessions() as s:
         assert {c.status for c in s.scalars(select(Case))} == {"escalated"}
+
+
+def test_customer_text_on_the_incident_card_is_inert() -> None:
+    from gripewatch.alerts.incident_card import blocks
+
+    p = {
+        "incident_id": 7,
+        "brand": "Acme",
+        "cases": 2,
+        "by_status": {"new": 2},
+        "topics": ["outage_bug"],
+        "quotes": [{"handle": "eve_<!here>", "text": "<!channel> *down* <https://evil.example|click>"}],
+        "updates": [{"at": "2026-11-10T10:00:00+00:00", "text": "<@U123> fixed"}],
+        "customer_since": "2026-11-10T09:00:00+00:00",
+        "queue_url": "javascript:alert(1)",
+        "actions": ["acknowledge"],
+    }
+    text = json.dumps(blocks(p))
+    assert "<!channel>" not in text and "<!here>" not in text and "<https://evil" not in text
+    assert "<@U123>" not in text and "<javascript" not in text and "&lt;!channel&gt;" in text

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from gripewatch.alerts.outbox import dispatch
 from gripewatch.alerts.pacing import Pacer
 from gripewatch.alerts.slack import SlackNotifier
-from sqlalchemy import select
-
 from gripewatch.db import Database
 from gripewatch.models import Case, Mention
 from gripewatch.pipeline import run_source

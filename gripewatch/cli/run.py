@@ -57,11 +57,12 @@ def demo(directory: str | None, quiet: bool) -> None:
     db_file = folder / "gripewatch.db"
     if db_file.exists():
         raise CliError(f"{db_file} exists already; the demo needs a fresh database (choose another --dir)")
-    settings = demo_settings(db_file, live_copy(folder))
-    setup_logging(settings, 0, None, logging.WARNING)
-    db = open_db(settings)
-    notifier = ConsoleNotifier(Console(file=open("/dev/null", "w") if quiet else sys.stdout, highlight=False))
-    report = run_once(db, settings, notifier)
+    with tempfile.TemporaryDirectory(prefix="gripewatch-demo-data-") as data:  # nothing left behind
+        settings = demo_settings(db_file, live_copy(Path(data)))
+        setup_logging(settings, 0, None, logging.WARNING)
+        db = open_db(settings)
+        notifier = ConsoleNotifier(Console(file=open("/dev/null", "w") if quiet else sys.stdout, highlight=False))
+        report = run_once(db, settings, notifier)
     console.print(summary_table(db, report, title=f"gripewatch demo · database {db_file}"))
 
 
@@ -110,7 +111,9 @@ def live_copy(folder: Path, hours: float = 12.0) -> Path:
 def run_once_cmd(config_path: str | None, verbose: int, sources: tuple[str, ...], wait: float) -> None:
     """One pass over every enabled source, then deliver pending alerts (cron mode).
 
-    Exits 0 when every source succeeded, 1 when any failed (the others still run).
+    Exits 0 when every source succeeded, 1 when any failed (the others still run), 2 when Slack
+    refused the alerts for a configuration reason (a public channel, a refused token, the bot not in
+    the channel): they wait in the outbox, reaching nobody, until the configuration is fixed.
     A source that another gripewatch process is working on is waited for, then skipped.
 
     Example (crontab): */5 * * * * cd /srv/gripewatch && gripewatch run-once
@@ -127,9 +130,17 @@ def run_once_cmd(config_path: str | None, verbose: int, sources: tuple[str, ...]
     console.print(summary_table(db, report))
     for name in report.busy:
         err_console.print(f"skipped {name}: another gripewatch process is working on it")
+    for r in report.failed:
+        click.echo(f"source {r.source} failed: {r.error}", err=True)  # one line, as written
+    if report.refused:  # alerts reach nobody until the configuration is fixed: cron must hear of it
+        from gripewatch.alerts.outbox import backlog
+
+        with db.sessions() as s:
+            n = backlog(s)[0]
+        for why in report.refused:
+            click.echo(f"alerts not delivered ({n} alert{'s' if n != 1 else ''} waiting): {why}", err=True)
+        sys.exit(2)
     if report.failed:
-        for r in report.failed:
-            err_console.print(f"source {r.source} failed: {r.error}")
         sys.exit(1)
 
 

@@ -8,17 +8,18 @@ It returns plain JSON-able data; ``render`` turns it into rich tables.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import func, select
 
-from gripewatch.alerts.cases import OPEN_STATUSES
 from gripewatch.config import Settings
 from gripewatch.db import Database
-from gripewatch.models import Case, JobRun, Lease, Outbox, SourceState
+from gripewatch.models import OPEN_STATUSES, Case, JobRun, Lease, Outbox, SourceState
 from gripewatch.runtime.polling import poll_interval
 
 # open cases without a first response, by how long the customer has waited (from their post)
@@ -127,7 +128,7 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
     }
 
 
-def _by_channel(rows: list[Any], now: datetime) -> list[dict[str, Any]]:
+def _by_channel(rows: Sequence[Any], now: datetime) -> list[dict[str, Any]]:
     """The backlog per Slack channel (a thread message counts where its case's card is), oldest first."""
     from gripewatch.alerts.outbox import THREADED
 
@@ -157,24 +158,26 @@ def render(snap: dict[str, Any]) -> Group:
     for col in ("source", "type", "every", "last success", "failures", "last error"):
         src.add_column(col)
     for s in snap["sources"]:
-        src.add_row(
-            s["name"] + ("" if s["enabled"] else " (disabled)"),
+        src.add_row(  # names and errors as Text: an error quoting a payload is never read as rich markup
+            Text(s["name"] + ("" if s["enabled"] else " (disabled)")),
             s["type"],
             f"{s['interval_seconds']:.0f}s",
             _short(s["last_success_at"]) if s["last_success_at"] else "never",
             str(s["consecutive_failures"]),
-            (s["last_error"] or "")[:80],
+            Text((s["last_error"] or "")[:80]),
         )
     jobs = Table(title="jobs (latest run)", title_justify="left")
     for col in ("job", "outcome", "started", "finished", "holder"):
         jobs.add_column(col)
     for j in snap["jobs"]:
-        jobs.add_row(j["job"], j["outcome"], _short(j["started_at"]), _short(j["finished_at"]), j["holder"])
+        jobs.add_row(Text(j["job"]), j["outcome"], _short(j["started_at"]), _short(j["finished_at"]), Text(j["holder"]))
     held = Table(title="leases", title_justify="left")
     for col in ("lease", "holder", "expires"):
         held.add_column(col)
     for le in snap["leases"]:
-        held.add_row(le["name"], le["holder"], _short(le["expires_at"]) + (" (expired)" if le["expired"] else ""))
+        held.add_row(
+            Text(le["name"]), Text(le["holder"]), _short(le["expires_at"]) + (" (expired)" if le["expired"] else "")
+        )
     ob, cases = snap["outbox"], snap["open_cases"]
     oldest = f", oldest {ob['oldest_pending_age_seconds']:.0f}s old" if ob["oldest_pending_at"] else ""
     statuses = ", ".join(f"{k} {v}" for k, v in cases["by_status"].items())
@@ -187,5 +190,5 @@ def render(snap: dict[str, Any]) -> Group:
     backlog = f" ({cases['backfill']} from backlog)" if cases.get("backfill") else ""
     lines.add_row("open cases", statuses + backlog)
     lines.add_row("first response", sla)
-    lines.add_row("last digest", f"{_short(digest['at'])} by {digest['holder']}" if digest else "never")
+    lines.add_row("last digest", Text(f"{_short(digest['at'])} by {digest['holder']}" if digest else "never"))
     return Group(src, lines, jobs, held)
