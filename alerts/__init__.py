@@ -4,7 +4,9 @@
 reminders, escalation, follow-up), ``hours`` (working hours), ``customers`` (identities and
 value), ``actions`` (what a button does), ``outbox`` (durable delivery), ``notify``/``console``/
 ``slack`` (notifiers), ``blocks``/``card`` (what a case looks like in Slack), ``reply`` (the
-suggested reply), ``bolt_app`` (the Slack app).
+suggested reply), ``guards`` (promise and privacy checks of a reply), ``answer`` (posting a
+staff member's reply through the outbox), ``reply_slack`` (the Reply modal), ``bolt_app`` (the
+Slack app).
 """
 
 # What staff can do to a case (Slack buttons, ``gripewatch cases act``, the dashboard).

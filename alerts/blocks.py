@@ -4,7 +4,8 @@ The case card shows priority and why, the post quoted with a link, the author
 with followers and a VIP badge, sentiment/complaint score with the reasons,
 topics, SLA due times, owner, who did what and when, the suggested reply, and
 the buttons Acknowledge · Assign to me · Replied · Resolve · Escalate · Not a
-complaint (``action_id`` ``gw_<action>``, ``value`` the case id).
+complaint (``action_id`` ``gw_<action>``, ``value`` the case id) and a "Reassign to…"
+user select (``gw_reassign``, the case id in the block id ``reassign_<id>``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from gripewatch.alerts import incident_card, mrkdwn
+from gripewatch.analysis.topics import display_name
 
 BUTTONS = {
     "acknowledge": ("Acknowledge", None),
@@ -21,6 +23,8 @@ BUTTONS = {
     "resolve": ("Resolve", "primary"),
     "escalate": ("Escalate", "danger"),
     "not_complaint": ("Not a complaint", None),
+    "reply": ("Reply", None),  # opens the reply modal (reply.enabled)
+    "approve": ("Approve reply", "primary"),  # a manager sends a reply waiting on a sensitive case
 }
 ACTION_PREFIX = "gw_"
 _ICON = {
@@ -137,7 +141,8 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
     facts = [scores]
     for label, key in (("Why", "reasons"), ("Topics", "topics"), ("Escalation", "escalation")):
         if p.get(key):
-            facts.append(f"{label}: {', '.join(str(x).replace('_', ' ') for x in p[key])}")
+            shown = (display_name(str(x)) if key == "topics" else str(x).replace("_", " ") for x in p[key])
+            facts.append(f"{label}: {', '.join(shown)}")
     history = " · ".join(
         f"{hm(h['at'])} {esc(h['text'])}" + (f" by {mrkdwn.user(h['actor'])}" if h["actor"][:1] in "UW" else "")
         for h in (p.get("history") or [])[-5:]
@@ -152,6 +157,15 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
             f"```{mrkdwn.code(p.get('suggested_reply', ''))}```"
         ),
     ]
+    posted = [r for r in p.get("replies") or [] if r.get("status") == "posted"]
+    if posted:  # replies posted from gripewatch (alerts/answer.py)
+        line = " · ".join(
+            f"replied {'publicly' if r['public'] else 'privately'} on {esc(r['platform'])}"
+            + f" by {mrkdwn.user(r['writer'])}"
+            + (f" ({mrkdwn.link(r['url'], 'view reply')})" if r.get("url") else "")
+            for r in posted
+        )
+        blocks.append({"type": "context", "elements": [mrkdwn.element(line)]})
     if history:
         blocks.append({"type": "context", "elements": [mrkdwn.element(history)]})
     actions = [a for a in p.get("actions", []) if a in BUTTONS]
@@ -163,7 +177,26 @@ def card(p: dict[str, Any]) -> list[dict[str, Any]]:
                 "elements": [_button(a, p["case_id"]) for a in actions],
             }
         )
+        blocks.append(_reassign(p))
     return blocks
+
+
+def _reassign(p: dict[str, Any]) -> dict[str, Any]:
+    """Hand the case to a named colleague: a section whose accessory is a user select (``gw_reassign``;
+    the case id is in the block id ``reassign_<id>``)."""
+    select: dict[str, Any] = {
+        "type": "users_select",
+        "action_id": ACTION_PREFIX + "reassign",
+        "placeholder": {"type": "plain_text", "text": "Reassign to…"},
+    }
+    if p.get("assignee"):
+        select["initial_user"] = p["assignee"]
+    return {
+        "type": "section",
+        "block_id": f"reassign_{p['case_id']}",
+        "text": mrkdwn.element("Hand it to a colleague:"),
+        "accessory": select,
+    }
 
 
 def _button(action: str, case_id: int) -> dict[str, Any]:

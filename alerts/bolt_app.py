@@ -1,7 +1,9 @@
 """The Slack app staff click in: a Bolt ``App`` whose buttons work cases.
 
 ``build_app`` wires the six case buttons (``gw_<action>``, value = case id) to
-:func:`alerts.actions.apply`: the click is acknowledged at once, the case
+:func:`alerts.actions.apply`, the "Reassign to…" user select (``gw_reassign``) to
+:func:`alerts.casework.reassign`, and staff messages in a case's thread (``message``
+events) to :func:`alerts.casework.add_note`: the click is acknowledged at once, the case
 changes in one transaction (with its audit event and the queued card update),
 then the outbox is dispatched so the message is updated in place within a
 second. A refused click (already resolved, at capacity, …) is answered with an
@@ -23,7 +25,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from gripewatch.alerts import actions
+from gripewatch.alerts import actions, reply_slack
 from gripewatch.alerts.blocks import ACTION_PREFIX
 from gripewatch.alerts.incident_card import BUTTONS, INCIDENT_PREFIX
 from gripewatch.alerts.outbox import dispatch
@@ -67,6 +69,19 @@ def build_app(
         handle_click(db, settings, body, now())
         _deliver(db, settings, notifier, now)
 
+    reply_slack.register(app, settings, db, lambda: _deliver(db, settings, notifier, now), now)
+
+    @app.action(f"{ACTION_PREFIX}reassign")
+    def on_reassign(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        handle_reassign(db, settings, body, now())
+        _deliver(db, settings, notifier, now)
+
+    @app.event("message")
+    def on_message(event: dict[str, Any]) -> None:
+        if handle_thread_message(db, settings, event, now()):
+            _deliver(db, settings, notifier, now)
+
     @app.action(_INCIDENT)
     def on_incident_click(ack: Ack, body: dict[str, Any]) -> None:
         ack()
@@ -74,6 +89,51 @@ def build_app(
         _deliver(db, settings, notifier, now)
 
     return app
+
+
+def handle_reassign(db: Database, settings: Settings, body: dict[str, Any], at: datetime) -> actions.Outcome | None:
+    """The card's "Reassign to…" select: hand the case to the chosen colleague (refusals answered privately)."""
+    from gripewatch.alerts.casework import reassign
+
+    act = (body.get("actions") or [{}])[0]
+    user = (body.get("user") or {}).get("id") or "unknown"
+    channel = (body.get("channel") or {}).get("id") or settings.slack.channels.alerts
+    try:
+        case_id = int(str(act.get("block_id", "")).removeprefix("reassign_"))
+    except ValueError:
+        log.warning("reassign without a case id: %r", act.get("block_id"))
+        return None
+    to = str(act.get("selected_user") or "")
+    try:
+        with db.sessions() as s, s.begin():
+            return reassign(s, settings, case_id, to, user, at)
+    except actions.ActionRefused as e:
+        with db.sessions() as s, s.begin():
+            key = f"refused:{case_id}:{user}:{act.get('action_ts') or at.timestamp()}"
+            actions.refuse(s, s.get(Case, case_id), channel, user, f"Nothing changed: {e}", key, at)
+        return None
+
+
+def handle_thread_message(db: Database, settings: Settings, event: dict[str, Any], at: datetime) -> bool:
+    """A person's message in a case's thread is an internal note on the case (bots and edits are not)."""
+    from sqlalchemy import select
+
+    from gripewatch.alerts.casework import add_note
+
+    thread, ts = event.get("thread_ts"), event.get("ts")
+    if not thread or thread == ts or event.get("bot_id") or event.get("subtype") or not event.get("user"):
+        return False
+    with db.sessions() as s, s.begin():
+        case_id = s.scalar(
+            select(Case.id).where(Case.slack_ts == thread, Case.slack_channel == event.get("channel")).limit(1)
+        )
+        if case_id is None:
+            return False
+        try:
+            add_note(s, settings, case_id, str(event.get("text") or ""), str(event["user"]), at, post=False)
+        except actions.ActionRefused:
+            return False
+    return True
 
 
 def handle_incident_click(db: Database, settings: Settings, body: dict[str, Any], at: datetime) -> str | None:

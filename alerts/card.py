@@ -42,6 +42,14 @@ _VERBS = {
     "satisfaction": "customer wrote after resolution",
     "closed": "closed",
     "priority_raised": "priority raised",
+    "reply_written": "wrote a reply",
+    "reply_approved": "approved the reply",
+    "reply_posted": "posted the reply",
+    "reply_failed": "reply not posted",
+    "erased": "erased on request",
+    "name_erased": "a name in it was erased on request",
+    "mention_deleted": "the customer deleted a post",
+    "note": "note",
 }
 
 
@@ -92,7 +100,7 @@ def card_payload(session: Session, case: Case, settings: Settings, now: datetime
         "platform": m.platform if m else None,
         "source": m.source if m else None,
         "url": m.url if m else None,
-        "text": m.text if m else case.summary,
+        "text": (m.text or case.summary) if m else case.summary,  # a forgotten post: what the summary says
         "created_at": m.created_at.isoformat() if m else None,
         "author": {
             "handle": a.handle,
@@ -124,10 +132,32 @@ def card_payload(session: Session, case: Case, settings: Settings, now: datetime
             {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "text": _VERBS.get(e.kind, e.kind)}
             for e in events
         ][-10:],
-        "suggested_reply": suggested_reply(a.handle if a else None, case.brand, analysis.get("topics", []), p90),
+        "suggested_reply": suggested_reply(
+            a.handle if a else None, case.brand, analysis.get("topics", []), p90, settings.cases.canned_replies
+        ),
         "measured_p90_minutes": round(p90.total_seconds() / 60, 1) if p90 else None,
-        "actions": [] if case.status == "closed" else list(ACTIONS),
+        "actions": [] if case.status == "closed" else list(ACTIONS) + _reply_actions(session, case, settings),
+        "replies": _replies(session, case),
     }
+
+
+def _reply_actions(session: Session, case: Case, settings: Settings) -> list[str]:
+    """Reply (when replying is on) and Approve (while a reply on a sensitive case waits)."""
+    if not settings.reply.enabled:
+        return []
+    from gripewatch.alerts.answer import pending_approval
+
+    return ["reply"] + (["approve"] if pending_approval(session, case.id) else [])
+
+
+def _replies(session: Session, case: Case) -> list[dict[str, Any]]:
+    from gripewatch.models import Reply
+
+    rows = session.scalars(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id)).all()
+    return [
+        {"id": r.id, "status": r.status, "public": r.public, "writer": r.writer, "url": r.url, "platform": r.platform}
+        for r in rows
+    ]
 
 
 def refresh(session: Session, case: Case, settings: Settings, now: datetime, cause: CaseEvent) -> None:

@@ -17,6 +17,7 @@ from rich.text import Text
 
 from gripewatch.alerts.blocks import BUTTONS, hm, owner_line, sla_line, why
 from gripewatch.alerts.notify import Alert, Delivery
+from gripewatch.analysis.topics import display_name
 
 _COLOURS = {"critical": "bold red", "high": "red", "normal": "yellow", "low": "cyan"}
 
@@ -61,6 +62,8 @@ def render(alert: Alert) -> Panel | Text:
             f" · {priority} · {_owner(p)}",
             style="dim",
         )
+    if alert.kind == "redact":
+        return Text(f"  ↻ case #{alert.case_id} message {p.get('ts')} rewritten: {p.get('text', '')}", style="dim")
     if alert.kind in ("note", "escalation", "ephemeral"):
         tag = {"note": "↳", "escalation": "‼ ESCALATION", "ephemeral": "(only you)"}[alert.kind]
         return Text(f"  {tag} case #{alert.case_id}: {p.get('title') or ''} {p.get('text', '')}", style="magenta")
@@ -75,7 +78,8 @@ def render(alert: Alert) -> Panel | Text:
     )
     for label, key in (("topics", "topics"), ("escalation", "escalation"), ("why", "reasons")):
         if p.get(key):
-            body.append(f"\n{label}: {', '.join(p[key])}")
+            shown = [display_name(str(x)) for x in p[key]] if key == "topics" else p[key]
+            body.append(f"\n{label}: {', '.join(shown)}")
     if alert.kind == "new_case":
         body.append(f"\npriority {priority} (score {p.get('priority_score', 0):g}: {why(p)})")
         body.append(f"\n{_owner(p)} · {sla_line(p)}")

@@ -102,6 +102,7 @@ def dispatch(
                     select(Outbox.id)
                     .outerjoin(Case, Case.id == Outbox.case_id)
                     .where(Outbox.sent_at.is_(None), Outbox.dead.is_(False))
+                    .where(Outbox.kind != "reply")  # platform replies: alerts/answer.py posts them
                     .order_by(_URGENCY, Outbox.id)
                 ).all()
                 if i not in later

@@ -4,13 +4,15 @@
 recent cases of one priority; ``suggested_reply`` (pure) writes a reply that
 acknowledges, restates the problem in plain words, apologises, offers to
 continue in private, and promises that measured time — or no time at all when
-there are too few measurements to know. gripewatch never posts it: a person
-edits and sends it.
+there are too few measurements to know -- or the team's canned reply for the
+case's topic (``cases.canned_replies``). gripewatch never posts it on its own: a
+person edits and sends it (``alerts/answer.py`` posts what they submit).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -63,9 +65,22 @@ def promise(p90: timedelta | None) -> str:
     return f"within {days} days"
 
 
-def suggested_reply(handle: str | None, brand: str | None, topics: list[str], p90: timedelta | None) -> str:
-    """A reply for a person to edit and send: acknowledge, restate, apologise, go private, promise."""
+def suggested_reply(
+    handle: str | None,
+    brand: str | None,
+    topics: list[str],
+    p90: timedelta | None,
+    canned: Mapping[str, str] | None = None,
+) -> str:
+    """A reply for a person to edit and send: acknowledge, restate, apologise, go private, promise.
+
+    ``canned`` (``cases.canned_replies``) maps a topic to the team's own reply for it; the first of
+    ``topics`` that has one is used, with ``{handle}``, ``{brand}`` and ``{promise}`` filled in.
+    """
     who = f"@{handle}" if handle else "there"
+    mine = next((canned[t] for t in topics if canned and t in canned), None)
+    if mine is not None:
+        return mine.format(handle=who, brand=brand or "us", promise=promise(p90))
     topic = next((t for t in topics if t in _PLAIN), None)
     problem, detail = _PLAIN.get(topic or "", (f"you've had trouble with {brand or 'us'}", "a few details"))
     return (

@@ -69,6 +69,12 @@ class SlackNotifier:
                 self._checked = True
             if alert.kind in ("card_update", "incident_update"):
                 return self._update(alert)
+            if alert.kind == "redact":  # rewrite a delivered message (erasure): payload ts, text
+                text = mrkdwn.escape(alert.payload["text"])  # what is left of a customer's post: inert
+                resp = self.client.chat_update(
+                    channel=alert.channel, ts=alert.payload["ts"], text=text, blocks=[mrkdwn.section(text)]
+                )
+                return Delivery(channel=resp.get("channel") or alert.channel, ts=resp.get("ts"))
             if alert.kind == "ephemeral":
                 self.client.chat_postEphemeral(
                     channel=alert.channel, user=alert.payload["user"], text=mrkdwn.escape(alert.payload.get("text", ""))

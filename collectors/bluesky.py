@@ -85,6 +85,25 @@ class BlueskyCollector:
             cursor, fetch, lambda p: parse_time(p["indexedAt"]).timestamp(), lambda p: str(p["uri"]), self._mention
         )
 
+    def gone(self, external_ids: list[str]) -> set[str]:
+        """Which of these post uris were deleted: ``app.bsky.feed.getPosts`` (25 at a time) leaves them out."""
+        from atproto import Client, models
+
+        client = Client(base_url=self.opts.base_url or API)
+        self.edge.call(
+            "createSession", client.login, self.opts.handle, self.opts.app_password.get_secret_value(),
+            fetch_bsky_profile=False,
+        )  # fmt: skip
+        out = set()
+        for i in range(0, len(external_ids), 25):
+            chunk = external_ids[i : i + 25]
+            params = models.AppBskyFeedGetPosts.Params(uris=chunk)
+            resp = self.edge.call("getPosts", client.invoke_query, "app.bsky.feed.getPosts", params=params)
+            body = resp.content if isinstance(resp.content, dict) else {}
+            found = {p.get("uri") for p in body.get("posts") or [] if isinstance(p, dict)}
+            out |= set(chunk) - found
+        return out
+
     def _mention(self, post: dict[str, Any]) -> Mention:
         record, author = post["record"], post["author"]
         text = record["text"]

@@ -55,19 +55,7 @@ class MastodonCollector:
     def collect(self, cursor: dict[str, Any]) -> Iterator[Page]:
         if not cursor:
             cursor = self.backfill_cursor(self.edge.now() - timedelta(hours=self.opts.first_run_hours))
-        base = self.opts.base_url or (
-            self.opts.instance if "://" in self.opts.instance else f"https://{self.opts.instance}"
-        )
-        token = self.opts.access_token.get_secret_value() if self.opts.access_token else None
-        from mastodon import Mastodon  # the client loads only when a Mastodon source runs
-
-        self.api = Mastodon(
-            access_token=token,
-            api_base_url=base,
-            ratelimit_method="throw",
-            request_timeout=self.opts.timeout_seconds,
-            user_agent=self.opts.user_agent,
-        )
+        self.api = self._api()
         state = {k: dict(v) for k, v in cursor.items()}
         for key, fetch in self._streams().items():
             while True:
@@ -87,6 +75,36 @@ class MastodonCollector:
                 yield Page(mentions, {k: dict(v) for k, v in state.items()}, skipped)
                 if min_id is None:
                     break  # no starting point: the newest page only
+
+    def _api(self) -> Any:
+        base = self.opts.base_url or (
+            self.opts.instance if "://" in self.opts.instance else f"https://{self.opts.instance}"
+        )
+        token = self.opts.access_token.get_secret_value() if self.opts.access_token else None
+        from mastodon import Mastodon  # the client loads only when a Mastodon source runs
+
+        return Mastodon(
+            access_token=token,
+            api_base_url=base,
+            ratelimit_method="throw",
+            request_timeout=self.opts.timeout_seconds,
+            user_agent=self.opts.user_agent,
+        )
+
+    def gone(self, external_ids: list[str]) -> set[str]:
+        """Which of these statuses were deleted: ``GET /api/v1/statuses/:id`` answers 404 (one request each)."""
+        from mastodon.errors import MastodonNotFoundError
+
+        self.api = api = self._api()
+
+        def missing(sid: str) -> bool:
+            try:
+                api.status(sid)
+            except MastodonNotFoundError:
+                return True
+            return False
+
+        return {sid for sid in external_ids if self.edge.call("status", missing, sid)}
 
     def _streams(self) -> dict[str, Any]:
         streams: dict[str, Any] = {}

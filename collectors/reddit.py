@@ -84,6 +84,23 @@ class RedditCollector:
                 state[key] = page.cursor
                 yield Page(page.mentions, dict(state), page.skipped)
 
+    def gone(self, external_ids: list[str]) -> set[str]:
+        """Which of these comments and submissions were deleted or removed: ``GET /api/info?id=`` (praw's
+        ``info``, 100 fullnames a request); an item missing from the answer is gone too."""
+        wanted = list(external_ids)
+        if not wanted:
+            return set()
+        items = self.edge.call("info", lambda: list(self._reddit().info(fullnames=wanted)))
+        seen, out = set(), set()
+        for item in items:
+            seen.add(item.fullname)
+            try:
+                if self._normalise(item).deleted:
+                    out.add(item.fullname)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                continue  # not a post we could have stored
+        return out | (set(wanted) - seen)
+
     def _reddit(self) -> praw.Reddit:
         import praw  # the clients load only when a Reddit source runs
         import requests

@@ -78,13 +78,7 @@ class XCollector:
     def collect(self, cursor: dict[str, Any]) -> Iterator[Page]:
         if not cursor:
             cursor = self.backfill_cursor(self.edge.now() - timedelta(hours=self.opts.first_run_hours))
-        import tweepy  # the client loads only when an X source runs
-
-        client = tweepy.Client(bearer_token=self.opts.bearer_token.get_secret_value(), return_type=dict)
-        # tweepy's host is fixed: the adapter charges the budget and applies the base URL override
-        from gripewatch.collectors.adapter import EdgeAdapter
-
-        client.session.mount("https://", EdgeAdapter(self.edge, "https://api.twitter.com", self.opts.base_url))
+        client = self._client()
         since = cursor.get("since")
 
         def fetch(mark: int | None, token: str | None) -> tuple[list[Any], str | None]:
@@ -111,6 +105,30 @@ class XCollector:
             return tweets, (body.get("meta") or {}).get("next_token")
 
         yield from newest_first(cursor, fetch, lambda t: int(t["id"]), lambda t: str(t["id"]), self._mention)
+
+    def _client(self) -> Any:
+        import tweepy  # the client loads only when an X source runs
+
+        client = tweepy.Client(bearer_token=self.opts.bearer_token.get_secret_value(), return_type=dict)
+        # tweepy's host is fixed: the adapter charges the budget and applies the base URL override
+        from gripewatch.collectors.adapter import EdgeAdapter
+
+        client.session.mount("https://", EdgeAdapter(self.edge, "https://api.twitter.com", self.opts.base_url))
+        return client
+
+    def gone(self, external_ids: list[str]) -> set[str]:
+        """Which of these tweets no longer exist: tweet look-up (``GET /2/tweets?ids=``, 100 at a time); a
+        deleted or suspended tweet comes back in ``errors`` (resource-not-found / not-authorized), not ``data``."""
+        client, out = self._client(), set()
+        for i in range(0, len(external_ids), 100):
+            chunk = external_ids[i : i + 100]
+            body = self.edge.call("get_tweets", client.get_tweets, chunk)
+            found = {str(t.get("id")) for t in body.get("data") or []}
+            for t in body.get("data") or []:  # an edited tweet answers for its first version too
+                found |= {str(x) for x in t.get("edit_history_tweet_ids") or []}
+            missing = {str(e.get("resource_id") or e.get("value")) for e in body.get("errors") or []}
+            out |= {x for x in chunk if x in missing or x not in found}
+        return out
 
     def _mention(self, t: dict[str, Any]) -> Mention:
         author = t.pop("_author", None) or {}

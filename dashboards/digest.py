@@ -11,13 +11,15 @@ import re
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from gripewatch.alerts.hours import add_working_time
+from gripewatch.analysis.topics import display_name
 from gripewatch.config import DigestConfig, WorkingHours
+from gripewatch.dashboards.figures import Satisfaction, breaches, by_name, reach_worthy, satisfaction
 from gripewatch.dashboards.period import Period
 from gripewatch.dashboards.problems import Complaint, group_complaints
 from gripewatch.dashboards.spikes import ALL, Spike, hourly_series, scan_spikes
@@ -56,6 +58,7 @@ class ComplaintRow:
     escalation: tuple[str, ...] = ()
     case_id: int | None = None
     url: str | None = None
+    corrected: bool = False  # staff said it is not a complaint (newest feedback label 0)
 
 
 #: First-response and resolution targets in minutes per priority (the defaults of ``cases.sla``).
@@ -94,6 +97,7 @@ class EventRow:
     at: datetime
     actor: str
     kind: str
+    detail: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,7 @@ class DigestInput:
     #: SLA targets per priority, minutes: {priority: (first response, resolution)} (``cases.sla``)
     sla_targets: Mapping[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_SLA_TARGETS))
     working_hours: WorkingHours | None = None  # ``cases.working_hours``: SLA clocks count only these hours
+    staff: Mapping[str, str] = field(default_factory=dict)  # slack id -> ``staff[].name``
 
 
 # ------------------------------------------------------------------ output
@@ -128,13 +133,14 @@ class Quote:
 
 @dataclass(frozen=True)
 class Problem:
-    label: str
+    label: str  # in words: "Billing and refunds", "Status page"
     kind: str
     count: int
     previous: int
     brands: tuple[str, ...]
     quotes: tuple[Quote, ...]
     case_ids: tuple[int, ...]
+    key: str = ""  # the topic key or the theme's phrase
 
 
 @dataclass(frozen=True)
@@ -172,13 +178,15 @@ class Sla:
     resolved: int
     resolution_median_h: float | None
     resolution_p90_h: float | None
-    response_breaches: int
-    resolution_breaches: int
+    response_breaches: int  # of the cases whose first-response due time fell in the period
+    resolution_breaches: int  # of the cases whose resolution due time fell in the period
     targets: str  # the per-priority targets, for people ("critical 15 min / 4 h, …")
+    response_due: int = 0  # the base: cases whose first response was due in the period
+    resolution_due: int = 0
 
     @property
     def compliance(self) -> float | None:
-        return 1 - self.response_breaches / self.cases if self.cases else None
+        return 1 - self.response_breaches / self.response_due if self.response_due else None
 
 
 @dataclass(frozen=True)
@@ -230,6 +238,7 @@ class Digest:
     third_parties: list[tuple[str, int]]
     highlights: list[str] = field(default_factory=list)
     dashboard_url: str | None = None
+    satisfaction: Satisfaction | None = None
 
 
 # ------------------------------------------------------------------ build
@@ -268,7 +277,7 @@ def build_digest(data: DigestInput, cfg: DigestConfig) -> Digest:
         backlog_unassigned=0,
         backlog_by_status={},
         oldest_open=None,
-        agents=_agents(data.cases, data.events, p),
+        agents=[replace(a, name=by_name(a.name, data.staff) or a.name) for a in _agents(data.cases, data.events, p)],
         escalations=[],
         escalation_count=0,
         high_reach=[],
@@ -289,11 +298,15 @@ def build_digest(data: DigestInput, cfg: DigestConfig) -> Digest:
     reach = [
         c
         for c in ours
-        if (c.tier or "").lower() in ("vip", "key", "enterprise") or (c.followers or 0) >= cfg.high_reach_followers
+        if reach_worthy(c)
+        and (c.tier or "").lower() in ("vip", "key", "enterprise")
+        or (c.followers or 0) >= cfg.high_reach_followers
     ]
     reach.sort(key=lambda c: (-(c.tier is not None), -(c.followers or 0), c.id))
     digest.high_reach_count = len(reach)
     digest.high_reach = [_quote(c, mask) for c in reach[: cfg.top_n]]
+    resolved_now = sum(1 for c in data.cases if c.resolved_at and p.start <= c.resolved_at < p.end)
+    digest.satisfaction = satisfaction([e for e in data.events if p.start <= e.at < p.end], resolved_now)
     digest.highlights = _highlights(digest)
     return digest
 
@@ -338,26 +351,27 @@ def _days(p: Period, cur: list[VolumeRow], old: list[VolumeRow], zone: ZoneInfo)
 def _problems(
     ours: list[ComplaintRow], prev: list[ComplaintRow], data: DigestInput, cfg: DigestConfig, mask: Any
 ) -> list[Problem]:
-    from gripewatch.dashboards.problems import terms
+    from gripewatch.dashboards.problems import UNMATCHED, name, terms
 
     ignore = [*data.brands, *cfg.competitors, *data.handles, *data.keywords]
     groups = group_complaints([Complaint(c.id, c.text, c.author, c.topics) for c in ours], ignore, max_groups=cfg.top_n)
     by_id = {c.id: c for c in ours}
     ign = frozenset(w.lower() for n in ignore for w in n.split())
-    prev_bags = [(c.topics, terms(c.text, ign)) for c in prev]
+    prev_bags = [(tuple(t for t in c.topics if t != UNMATCHED), terms(c.text, ign)) for c in prev]
     out = []
     for g in groups:
         members = [by_id[i] for i in g.members]
         before = sum(1 for t, b in prev_bags if (g.label in t if g.kind == "topic" else (not t and g.label in b)))
         out.append(
             Problem(
-                label=g.label,
+                label=name(g),
                 kind=g.kind,
                 count=len(members),
                 previous=before,
                 brands=tuple(sorted({c.brand or "(no brand)" for c in members})),
                 quotes=tuple(_quote(by_id[i], mask) for i in g.quotes),
                 case_ids=tuple(sorted({c.case_id for c in members if c.case_id})),
+                key=g.label,
             )
         )
     return out
@@ -393,11 +407,9 @@ def _sla(
 
     opened = [c for c in cases if p.start <= c.start < p.end]
     frt = [max((c.first_response_at - c.start).total_seconds() / 60, 0.0) for c in opened if c.first_response_at]
-    r_breach = sum(1 for c in opened if (c.first_response_at or now) > due(c, 0) and c.status != "not_complaint")
     resolved = [c for c in cases if c.resolved_at and p.start <= c.resolved_at < p.end]
     res = [(c.resolved_at - c.start).total_seconds() / 3600 for c in resolved if c.resolved_at]
-    x_breach = sum(1 for c in resolved if c.resolved_at and c.resolved_at > due(c, 1))
-    x_breach += sum(1 for c in cases if c.status in OPEN and now > due(c, 1) and c.start < p.end)
+    b = breaches(cases, p.start, p.end, now, due)  # each breach in the period its due time fell in
     shown = ", ".join(f"{k} {_span(fr)} / {_span(rs)}" for k, (fr, rs) in targets.items())
     if working_hours is not None:
         shown += f"; counted in working hours {working_hours.hours} {'/'.join(working_hours.days)} {working_hours.tz}"
@@ -409,9 +421,11 @@ def _sla(
         resolved=len(res),
         resolution_median_h=statistics.median(res) if res else None,
         resolution_p90_h=_pct(res, 0.9),
-        response_breaches=r_breach,
-        resolution_breaches=x_breach,
+        response_breaches=b.response,
+        resolution_breaches=b.resolution,
         targets=shown,
+        response_due=b.response_due,
+        resolution_due=b.resolution_due,
     )
 
 
@@ -505,14 +519,14 @@ def _highlights(d: Digest) -> list[str]:
         out.append(f"Top problem: “{top.label}” — {top.count} complaints ({_change(top.count, top.previous)}).")
     if d.spikes:
         s = d.spikes[0]
-        what = "complaints" if s.topic == ALL else f"“{s.topic}” complaints"
+        what = "complaints" if s.topic == ALL else f"“{display_name(s.topic)}” complaints"
         out.append(
             f"{len(d.spikes)} spike(s); the largest: {s.count} {d.spikes[0].brand} {what} "
-            f"around {s.start:%a %H:%M} UTC ({s.ratio:.1f}× usual)."
+            f"around {s.start:%a %H:%M} UTC ({s.compared})."
         )
     if d.sla.compliance is not None:
         out.append(
-            f"First-response SLA met for {d.sla.compliance:.0%} of new cases "
+            f"First-response SLA met for {d.sla.compliance:.0%} of the {d.sla.response_due} cases due this period "
             f"({d.sla.response_breaches} breaches; targets by priority: {d.sla.targets})."
         )
     if d.oldest_open:

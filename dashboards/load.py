@@ -17,7 +17,7 @@ from gripewatch.config import Settings
 from gripewatch.dashboards.digest import OPEN, CaseRow, ComplaintRow, DigestInput, EventRow, VolumeRow
 from gripewatch.dashboards.period import Period
 from gripewatch.db import Database
-from gripewatch.models import Author, Case, CaseEvent, Mention
+from gripewatch.models import Author, Case, CaseEvent, Feedback, Mention
 
 
 def hour_bucket(session: Session, column):  # type: ignore[no-untyped-def]
@@ -69,11 +69,12 @@ def load_digest_input(db: Database, settings: Settings, period: Period, now: dat
                 )
             ).all()
         )
-        cases = _cases(s, period, {c.case_id for c in complaints if c.case_id})
+        longest = max((t.resolution_minutes for t in settings.cases.sla.values()), default=4320.0)
+        cases = _cases(s, period, {c.case_id for c in complaints if c.case_id}, timedelta(minutes=3 * longest))
         events = tuple(
-            EventRow(cid, at, actor, kind)
-            for cid, at, actor, kind in s.execute(
-                select(CaseEvent.case_id, CaseEvent.at, CaseEvent.actor, CaseEvent.kind).where(
+            EventRow(cid, at, actor, kind, detail or {})
+            for cid, at, actor, kind, detail in s.execute(
+                select(CaseEvent.case_id, CaseEvent.at, CaseEvent.actor, CaseEvent.kind, CaseEvent.detail).where(
                     CaseEvent.at >= period.start, CaseEvent.at < period.end
                 )
             ).all()
@@ -94,6 +95,7 @@ def load_digest_input(db: Database, settings: Settings, period: Period, now: dat
         keywords=keywords,
         sla_targets=sla_targets(settings),
         working_hours=settings.cases.working_hours,
+        staff={m.slack_id: m.name for m in settings.staff},
     )
 
 
@@ -122,8 +124,10 @@ def _complaints(s: Session, start: datetime, end: datetime) -> tuple[ComplaintRo
         .where(Mention.is_complaint.is_(True), Mention.created_at >= start, Mention.created_at < end, *_counted())
         .order_by(Mention.created_at, Mention.id)
     )
+    rows = s.execute(q).all()
+    corrected = _corrected(s, [r[0] for r in rows])
     out = []
-    for mid, at, brand, src, plat, text, handle, fol, tier, a, cid, url in s.execute(q).all():
+    for mid, at, brand, src, plat, text, handle, fol, tier, a, cid, url in rows:
         a = a or {}
         out.append(
             ComplaintRow(
@@ -140,13 +144,29 @@ def _complaints(s: Session, start: datetime, end: datetime) -> tuple[ComplaintRo
                 tuple(a.get("escalation") or ()),
                 cid,
                 url,
+                mid in corrected,
             )
         )
     return tuple(out)
 
 
-def _cases(s: Session, period: Period, complained: set[int]) -> tuple[CaseRow, ...]:
-    """Cases open now, resolved in the period, or behind a complaint of the period.
+def _corrected(s: Session, ids: list[int]) -> set[int]:
+    """Mentions whose newest staff correction says "not a complaint"."""
+    newest: dict[int, tuple[Any, int, int]] = {}
+    for i in range(0, len(ids), 500):
+        for mid, fid, at, label in s.execute(
+            select(Feedback.mention_id, Feedback.id, Feedback.at, Feedback.label).where(
+                Feedback.mention_id.in_(ids[i : i + 500])
+            )
+        ).all():
+            if mid not in newest or (at, fid) > newest[mid][:2]:
+                newest[mid] = (at, fid, label)
+    return {mid for mid, (_, _, label) in newest.items() if label == 0}
+
+
+def _cases(s: Session, period: Period, complained: set[int], reach: timedelta = timedelta(0)) -> tuple[CaseRow, ...]:
+    """Cases open now, resolved in the period, behind a complaint of the period, or opened up to ``reach``
+    before it (an SLA clock of theirs may have fallen due in the period).
 
     ``started_at`` is the customer's first post of the case (the SLA clock starts
     when the customer spoke, not when gripewatch saw it).
@@ -169,7 +189,7 @@ def _cases(s: Session, period: Period, complained: set[int]) -> tuple[CaseRow, .
     q = base.where(
         or_(
             Case.status.in_(OPEN),
-            Case.opened_at.between(period.start, period.end),
+            Case.opened_at.between(period.start - reach, period.end),
             Case.resolved_at.between(period.start, period.end),
         )
     )

@@ -9,6 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gripewatch.alerts import mrkdwn
 from gripewatch.dashboards.digest import Digest
+from gripewatch.dashboards.figures import satisfaction_lines
 from gripewatch.dashboards.spikes import ALL
 
 _env = Environment(loader=PackageLoader("gripewatch.dashboards", "templates"), autoescape=select_autoescape(["html"]))
@@ -33,11 +34,13 @@ def change(now: float, before: float) -> str:
 
 
 def spike_label(s: Any) -> str:
-    return "all complaints" if s.topic == ALL else s.topic
+    from gripewatch.analysis.topics import display_name
+
+    return "all complaints" if s.topic == ALL else display_name(s.topic)
 
 
 _env.filters.update(minutes=fmt_minutes, hours=fmt_hours)
-_env.globals.update(change=change, spike_label=spike_label)
+_env.globals.update(change=change, spike_label=spike_label, satisfaction_lines=satisfaction_lines)
 
 
 def render_html(d: Digest, chart_src: str | None = None) -> str:
@@ -96,9 +99,9 @@ def render_slack_blocks(d: Digest) -> list[dict[str, Any]]:
         blocks += [{"type": "divider"}, _section("*Top recurring problems*\n" + "\n".join(lines))]
     if d.spikes:
         lines = [
-            f"• {_mrkdwn(s.brand)} {_mrkdwn(spike_label(s).replace('_', ' '))}: {s.count} in "
+            f"• {_mrkdwn(s.brand)} {_mrkdwn(spike_label(s))}: {s.count} in "
             f"{s.start:%a %H:%M}–{s.end:%H:%M} UTC "
-            f"({s.ratio:.1f}× usual)"
+            f"({s.compared})"
             for s in d.spikes[:10]
         ]
         blocks.append(_section("*Spikes*\n" + "\n".join(lines)))
@@ -108,6 +111,9 @@ def render_slack_blocks(d: Digest) -> list[dict[str, Any]]:
             for q in d.high_reach
         ]
         blocks.append(_section(f"*VIP and high-reach complaints* ({d.high_reach_count})\n" + "\n".join(lines)))
+    if d.satisfaction is not None:
+        lines = [f"• {_mrkdwn(x)}" for x in satisfaction_lines(d.satisfaction)]
+        blocks.append(_section("*Satisfaction*\n" + "\n".join(lines)))
     if d.agents:
         lines = [f"• {_mrkdwn(a.name)}: {a.open} open, {a.resolved} resolved" for a in d.agents[:10]]
         blocks.append(_section("*Team*\n" + "\n".join(lines)))

@@ -49,10 +49,21 @@ class Spike:
     expected: float
     z: float
     topics: tuple[str, ...] = ()  # every topic of the brand spiking in the same window
+    rate: float = 0.0  # the baseline's average complaints per hour (the same hours of the previous weeks)
 
     @property
     def key(self) -> str:
         return f"{self.brand}|{self.topic}"
+
+    @property
+    def compared(self) -> str:
+        """Against the usual, for people: "5.0× the usual 3" -- or, when the usual median is 0, the rate
+        ("usually 0.3 an hour"), never "usual 0 (15.0×)"."""
+        from gripewatch.dashboards.figures import usual
+
+        if self.expected >= 1:
+            return f"{self.ratio:.1f}× the usual {self.expected:.0f}"
+        return usual(self.expected, self.rate, max(1, int((self.end - self.start).total_seconds() // 3600)))
 
     @property
     def ratio(self) -> float:
@@ -111,7 +122,8 @@ def detect_spikes(
         scale = max(mad, math.sqrt(max(expected, 1.0)))
         z = (count - expected) / scale
         if count >= cfg.min_ratio * max(expected, 1.0) and z >= cfg.z_threshold:
-            found.append(Spike(brand, topic, start, end, count, float(expected), round(z, 1)))
+            rate = sum(samples) / (len(samples) * w)
+            found.append(Spike(brand, topic, start, end, count, float(expected), round(z, 1), rate=rate))
     by_brand: dict[str, list[Spike]] = defaultdict(list)
     for sp in found:
         by_brand[sp.brand].append(sp)
@@ -196,7 +208,9 @@ def _cases_behind(s: Any, sp: Spike, limit: int = 50) -> list[int]:
 
 def spike_payload(sp: Spike, case_ids: list[int], dashboard_url: str | None = None) -> dict[str, Any]:
     """The outbox payload of a spike alert (rendered by every notifier as an ops alert)."""
-    what = "complaints" if sp.topic == ALL else f"complaints about {sp.topic}"
+    from gripewatch.analysis.topics import display_name
+
+    what = "complaints" if sp.topic == ALL else f"complaints about {display_name(sp.topic)}"
     about = f"\nTopics spiking: {', '.join(sp.topics)}" if sp.topics else ""
     links = ", ".join(f"#{c}" for c in case_ids[:20])
     base = dashboard_url.rstrip("/") if dashboard_url else None
@@ -205,7 +219,7 @@ def spike_payload(sp: Spike, case_ids: list[int], dashboard_url: str | None = No
         "title": f"Possible outage: {sp.brand} {what} spiking",
         "text": (
             f"{sp.count} {what} between {sp.start:%H:%M} and {sp.end:%H:%M} UTC, "
-            f"{sp.ratio:.1f}× the usual {sp.expected:.0f} for these hours of the week (z {sp.z}).\n"
+            f"{sp.compared} for these hours of the week (z {sp.z}).\n"
             f"Cases: {links or 'none yet'}{more}{about}"
         ),
         "spike": {

@@ -23,8 +23,9 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
+from gripewatch.analysis.topics import display_name
 from gripewatch.config import Settings
-from gripewatch.dashboards import auth
+from gripewatch.dashboards import auth, reply_page
 from gripewatch.dashboards.actions import (
     ACTIONS,
     ActionError,
@@ -65,6 +66,9 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     templates = Jinja2Templates(directory=str(_templates_dir()))
     staff_names = {m.slack_id: m.name for m in settings.staff}
     templates.env.globals.update(actions=ACTIONS, who=lambda uid: staff_names.get(uid, uid) if uid else uid)
+    templates.env.globals.update(reply_enabled=settings.reply.enabled)  # the case page links the Reply form
+    templates.env.globals.update(staff=settings.staff)  # the colleagues a case can be handed to
+    templates.env.filters["topic_name"] = display_name  # topics in words
     targets = first_response_targets(settings)  # the SLA state shown is the one Slack works to
 
     def user_of(request: Request) -> str | None:
@@ -189,6 +193,23 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         return _secure(RedirectResponse(f"{back}&done={_q(msg)}", status_code=303))
 
     @login_required
+    async def case_work(request: Request) -> Response:
+        """``/cases/ID/reassign`` (field ``to``) and ``/cases/ID/note`` (field ``text``): alerts.casework."""
+        from gripewatch.alerts.casework import add_note, reassign
+
+        case_id, form = request.path_params["case_id"], request.state.form
+        actor = actor_id(cfg, request.state.user)
+        try:
+            with db.session() as s:
+                if request.url.path.endswith("/reassign"):
+                    out = reassign(s, settings, case_id, str(form.get("to") or ""), actor, now())
+                else:
+                    out = add_note(s, settings, case_id, str(form.get("text") or ""), actor, now())
+        except ActionError as e:
+            return _secure(RedirectResponse(f"/cases/{case_id}?error={_q(str(e))}", status_code=303))
+        return _secure(RedirectResponse(f"/cases/{case_id}?done={_q(out.message)}", status_code=303))
+
+    @login_required
     async def trends(request: Request) -> Response:
         return page(request, "trends.html")
 
@@ -240,10 +261,13 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
         Route("/cases/{case_id:int}", case_detail),
         Route("/cases/{case_id:int}/action", case_action, methods=["POST"]),
         Route("/incidents/{incident_id:int}/action", incident_action, methods=["POST"]),
+        Route("/cases/{case_id:int}/reassign", case_work, methods=["POST"]),
+        Route("/cases/{case_id:int}/note", case_work, methods=["POST"]),
         Route("/trends", trends),
         Route("/trends.png", trends_png),
         Route("/digest", digest_page),
     ]
+    routes += reply_page.routes(settings, db, now, login_required, page, lambda user: actor_id(cfg, user))
     middleware = [
         Middleware(
             SessionMiddleware,

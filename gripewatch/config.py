@@ -203,6 +203,7 @@ class SchedulerConfig(Strict):
     sla_seconds: float = Field(60.0, gt=0)
     spikes_seconds: float = Field(300.0, gt=0)
     retention_hours: float = Field(24.0, gt=0)
+    recheck_minutes: float = Field(60.0, gt=0)  # look the posts of open cases up again (upstream deletions)
     misfire_grace_seconds: int = Field(30, ge=1)
     min_poll_seconds: float = Field(10.0, gt=0)
     max_backoff_seconds: float = Field(900.0, gt=0)
@@ -286,6 +287,25 @@ class CasesConfig(Strict):
     p90_min_samples: int = Field(10, ge=1)  # fewer measured first responses: promise no time
     p90_window_days: int = Field(90, ge=1)
     backfill_after_hours: float = Field(24, gt=0)  # older posts when collected open backlog cases (no own card)
+    #: topic -> the suggested reply for it; may use {handle}, {brand} and {promise} (the measured time)
+    canned_replies: dict[str, str] = {}
+
+    @field_validator("canned_replies")
+    @classmethod
+    def _canned(cls, v: dict[str, str]) -> dict[str, str]:
+        import string
+
+        for topic, text in v.items():
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+            except ValueError as e:
+                raise ValueError(f"{topic}: {e}") from None
+            unknown = names - {"handle", "brand", "promise"}
+            if unknown:
+                raise ValueError(
+                    f"{topic}: unknown placeholder {{{sorted(unknown)[0]}}} (use {{handle}}, {{brand}}, {{promise}})"
+                )
+        return v
 
 
 class StaffMember(Strict):
@@ -325,6 +345,67 @@ class HealthConfig(Strict):
     min_baseline_mentions: int = Field(20, ge=1)  # fewer mentions in the baseline: no silence alerts
 
 
+class XPosting(Strict):
+    """The brand account's user-context keys (OAuth 1.0a) for replies and DMs on X."""
+
+    consumer_key: SecretStr | None = None
+    consumer_secret: SecretStr | None = None
+    access_token: SecretStr | None = None
+    access_token_secret: SecretStr | None = None
+
+
+class RedditPosting(Strict):
+    """A script app of the brand's Reddit account (password grant) for replies and private messages."""
+
+    client_id: SecretStr | None = None
+    client_secret: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    user_agent: str = "gripewatch-reply (by the brand's social team)"
+
+
+class MastodonPosting(Strict):
+    api_base_url: str | None = None  # the brand account's instance, e.g. https://mastodon.social
+    access_token: SecretStr | None = None  # write:statuses
+
+
+class BlueskyPosting(Strict):
+    handle: str | None = None
+    app_password: SecretStr | None = None
+    base_url: str = "https://bsky.social/xrpc"
+
+
+#: Posting credentials that must come from ``${ENV}`` references, never written into the file.
+REPLY_SECRETS = {
+    "x": ("consumer_key", "consumer_secret", "access_token", "access_token_secret"),
+    "reddit": ("client_id", "client_secret", "password"),
+    "mastodon": ("access_token",),
+    "bluesky": ("app_password",),
+}
+
+
+class ReplyConfig(Strict):
+    """Answering from Slack (off until ``enabled``; a platform replies only once its credentials are set)."""
+
+    enabled: bool = False
+    x: XPosting = XPosting()
+    reddit: RedditPosting = RedditPosting()
+    mastodon: MastodonPosting = MastodonPosting()
+    bluesky: BlueskyPosting = BlueskyPosting()
+    privacy_patterns: dict[str, str] | None = None  # name -> regex; none: the built-in ones
+    needs_approval: tuple[str, ...] = ("escalated", "legal", "safety")  # case status or escalation trigger
+
+    @field_validator("privacy_patterns")
+    @classmethod
+    def _patterns(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        for name, rx in (v or {}).items():
+            try:
+                re.compile(rx)
+            except re.error as e:
+                raise ValueError(f"{name}: not a regular expression ({e})") from None
+        return v
+
+
 class Settings(Strict):
     database: DatabaseConfig = DatabaseConfig()
     brands: tuple[BrandConfig, ...] = ()
@@ -343,6 +424,7 @@ class Settings(Strict):
     metrics: MetricsConfig = MetricsConfig()
     logging: LoggingConfig = LoggingConfig()
     health: HealthConfig = HealthConfig()
+    reply: ReplyConfig = ReplyConfig()
     config_path: Path | None = None
 
     def analysis_settings(self) -> AnalysisSettings:
@@ -405,6 +487,7 @@ def parse_settings(text: str, path: Path) -> Settings:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    _check_env_only(data, path)
     missing: dict[str, str] = {}
     data = _substitute(data, "", missing)
     base = path.resolve().parent
@@ -416,6 +499,19 @@ def parse_settings(text: str, path: Path) -> Settings:
     settings = _validate_parts(settings, data, base, path, missing)
     _check_secrets(settings, path, missing)
     return settings
+
+
+def _check_env_only(data: dict[str, Any], path: Path) -> None:
+    """Posting credentials are ``${ENV}`` references: a secret written into the file is refused."""
+    reply = data.get("reply")
+    if not isinstance(reply, dict):
+        return
+    for platform, keys in REPLY_SECRETS.items():
+        section = reply.get(platform)
+        for key in keys if isinstance(section, dict) else ():
+            value = section.get(key)  # type: ignore[union-attr]
+            if value is not None and not (isinstance(value, str) and _REF.search(value)):
+                raise ConfigError(f"{path}: reply.{platform}.{key}: must be an ${{ENV_VAR}} reference, not a value")
 
 
 def _substitute(node: Any, where: str, missing: dict[str, str]) -> Any:

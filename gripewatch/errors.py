@@ -10,6 +10,7 @@ The library raises these; only the CLI turns them into messages and exit codes.
     │   └── MalformedPayload   an item could not be normalised (the batch goes on)
     ├── InputError             a file given on the command line cannot be read
     ├── NotifyError            an alert could not be delivered (it stays in the outbox)
+    ├── ReplyRefused           a reply is not posted as written (replying off, not allowed, a guard)
     └── LockBusy               another process holds the lease for this job
 """
 
@@ -72,6 +73,19 @@ class NotifyError(GripewatchError):
         self.retry_after = retry_after
         self.config = config
         self.halt = halt
+
+
+class ReplyRefused(GripewatchError):
+    """A reply is not posted as written; the message says why.
+
+    ``verdict`` holds the guards' findings when they are the reason; ``confirmable`` is true when
+    only warnings stand in the way (the writer may send anyway), false for refusals.
+    """
+
+    def __init__(self, message: str, verdict: object = None, confirmable: bool = False) -> None:
+        super().__init__(message)
+        self.verdict = verdict
+        self.confirmable = confirmable
 
 
 class LockBusy(GripewatchError):

@@ -8,6 +8,7 @@
     Feedback      staff corrections of the complaint model
     SpikeAlert    last complaint spike alerted per brand and topic (cooldown)
     JobRun        one row per run of a leased job (start, end, holder, outcome)
+    Reply         an answer a staff member wrote, posted on the platform through the outbox
 
 All timestamps are stored as UTC and come back timezone-aware.
 """
@@ -224,6 +225,35 @@ class Outbox(Base):
     dead: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Reply(Base):
+    """An answer written by a person, posted as the brand's account (through an outbox row ``reply:…``).
+
+    ``status``: awaiting_approval (a sensitive case: a manager must approve) → queued → posted, or
+    failed. ``external_id``/``url`` are the platform's, so the post, collected later, is known as this reply.
+    """
+
+    __tablename__ = "replies"
+    __table_args__ = (Index("ix_replies_platform_external", "platform", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)  # idempotency key (also the outbox row's)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"))  # the post answered
+    platform: Mapped[str] = mapped_column(String(32))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)  # false: a private message
+    text: Mapped[str] = mapped_column(Text)
+    writer: Mapped[str] = mapped_column(String(64))  # the staff member's Slack id
+    status: Mapped[str] = mapped_column(String(24), default="queued")
+    warnings: Mapped[list[Any]] = mapped_column(JSON, default=list)  # the guard findings shown to the writer
+    sent_anyway: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    posted_at: Mapped[datetime | None]
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class SourceState(Base):

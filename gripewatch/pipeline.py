@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import backfill, cases, copies
+from gripewatch.alerts import answer, backfill, cases, copies
 from gripewatch.analysis import Analysis, analyse_batch
 from gripewatch.brands import BrandMatcher
 from gripewatch.collectors import REGISTRY
@@ -196,6 +196,8 @@ def store_page(
 
 def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: SourceRun, now: datetime) -> None:
     """Open, join, reopen or answer a case for a stored mention (one case per customer problem)."""
+    if (m.is_own or m.in_reply_to) and answer.recognise(s, m):  # a reply gripewatch posted: counted once
+        return
     if m.is_own:
         replied = _answered(s, m, item)
         if replied is not None:
@@ -308,6 +310,7 @@ def _apply_edits(
     found = _existing(s, source, [it.external_id for it in items])
     todo = [(found[it.external_id], it) for it in items if it.external_id in found]
     todo = [(m, it) for m, it in todo if m.deleted_at is None and m.text != storable(it.text)]
+    todo = [(m, it) for m, it in todo if not (m.raw or {}).get("erased")]  # forgotten on request: stays so
     if not todo:
         return
     results = analyse_batch([it.text for _, it in todo], settings.analysis_settings())

@@ -177,7 +177,8 @@ def test_digest_sla_counts_working_hours_like_slack() -> None:
     wh = WorkingHours(hours="09:00-17:00", days=("mon", "tue", "wed", "thu", "fri"), tz="UTC")
     wall = _sla((answered, waiting), period, now, targets)
     assert wall.response_breaches == 2  # 64 h 50 by the wall clock
-    worked = _sla((answered, waiting), period, now, targets, wh)
+    assert _sla((answered, waiting), period, now, targets, wh).response_breaches == 0  # both were due on Monday
+    worked = _sla((answered, waiting), parse_period("2026-W48", "UTC", now), now, targets, wh)  # … in that week
     assert worked.response_breaches == 1  # 50 working minutes; only the one still unanswered is late
     assert worked.resolution_breaches == 1  # the open one: far over 10 working hours a week later
     assert "working hours 09:00-17:00 mon/tue/wed/thu/fri UTC" in worked.targets and "working" not in wall.targets

@@ -52,6 +52,7 @@ def config_check(config_path: str | None, verbose: int) -> None:
 
     Example: GRIPEWATCH_CONFIG=prod.yaml gripewatch config check
     """
+    from gripewatch.collectors.posting import can_reply
     from gripewatch.db import safe_url
 
     s = setup(config_path, verbose)
@@ -61,3 +62,5 @@ def config_check(config_path: str | None, verbose: int) -> None:
     for src in s.sources:
         click.echo(f"  source {src.name}: {src.type}{'' if src.enabled else ' (disabled)'}")
     click.echo(f"  slack: {s.slack.mode} → alerts {s.slack.channels.alerts}")
+    for platform, why in can_reply(s.reply).items():
+        click.echo(f"  reply on {platform}: {'yes' if why is None else 'no (' + why + ')'}")

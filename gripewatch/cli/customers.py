@@ -1,4 +1,4 @@
-"""``gripewatch customers link|import``: customer identities and value."""
+"""``gripewatch customers link|import|erase``: customer identities and value, and forgetting one."""
 
 from __future__ import annotations
 
@@ -55,3 +55,34 @@ def customers_import(file: Path, config_path: str | None, verbose: int) -> None:
     finally:
         db.dispose()
     click.echo(f"imported {r.rows} customers ({r.created} not seen before)")
+
+
+@customers_group.command("erase")
+@click.argument("identity")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--as", "actor", default="operator", show_default=True, help="Who asked for it (recorded).")
+@config_option
+@translate_errors
+def customers_erase(identity: str, yes: bool, actor: str, config_path: str | None, verbose: int) -> None:
+    """Forget one customer on request: their posts, handles and names, case summaries and details.
+
+    Their authors get a stable pseudonym (erased-…), linked identities included; their Slack
+    cards and thread quotes are rewritten to "[erased on request]" on the next delivery. Counts
+    and scores stay. An audit record says that an erasure happened, not what was erased.
+
+    Example: gripewatch customers erase x:alice --yes
+    """
+    from gripewatch.alerts.erasure import compact, erase
+    from gripewatch.models import utcnow
+
+    if not yes:
+        click.confirm(f"Erase everything about {identity}? This cannot be undone", abort=True, err=True)
+    settings = setup(config_path, verbose)
+    db = open_db(settings)
+    try:
+        with db.sessions() as s, s.begin():
+            out = erase(s, settings, identity, actor, utcnow())
+        compact(db)
+    finally:
+        db.dispose()
+    click.echo(out.message)

@@ -150,4 +150,7 @@ def print_case(console: Console, d: dict[str, Any]) -> None:
             console.print(f"      why: {', '.join(m['reasons'])}", markup=False)
     console.print("\n[bold]Audit trail[/bold]")
     for e in d["events"]:
-        console.print(f"  {e['at'][:19]} {e['actor']}: {e['kind']} {e['detail'] or ''}", markup=False)
+        if e["kind"] == "note":
+            console.print(f"  {e['at'][:19]} {e['actor']}: note: {(e['detail'] or {}).get('text', '')}", markup=False)
+        else:
+            console.print(f"  {e['at'][:19]} {e['actor']}: {e['kind']} {e['detail'] or ''}", markup=False)

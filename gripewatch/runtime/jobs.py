@@ -82,6 +82,10 @@ def deliver(
         assert job_run is not None
         with db.sessions() as s, s.begin():
             tick(s, settings, now())
+        if settings.reply.enabled:
+            from gripewatch.alerts.answer import deliver_replies
+
+            deliver_replies(db.sessions, settings, now=now)  # before Slack: the card updates they cause go out too
         result = dispatch(db.sessions, notifier, settings.outbox, now=now)
         job_run.detail = {"sent": result.sent, "failed": result.failed}
         return result

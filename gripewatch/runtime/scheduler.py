@@ -9,6 +9,7 @@ Jobs (stable ids, ``replace_existing=True``, explicit ``misfire_grace_time``,
     spikes        complaint spikes per brand and topic, every few minutes (dashboards.spikes.check_spikes)
     digest        the weekly digest at digest.day / digest.time / digest.timezone (dashboards.send)
     retention     purge old mention texts, daily
+    recheck       look the posts of open cases up again; forget deleted ones (scheduler.recheck_minutes)
 
 Every job runs inside :func:`gripewatch.runtime.runlog.job`, i.e. only while it holds
 the job's lease in the database, so replicas (and a cron ``run-once``) never
@@ -46,7 +47,7 @@ from gripewatch.runtime.polling import poll_interval, poll_not_before
 
 log = logging.getLogger(__name__)
 
-OUTBOX, SLA, SPIKES, DIGEST, RETENTION = "outbox", "sla", "spikes", "digest", "retention"
+OUTBOX, SLA, SPIKES, DIGEST, RETENTION, RECHECK = "outbox", "sla", "spikes", "digest", "retention", "recheck"
 
 
 def source_job(name: str) -> str:
@@ -147,6 +148,13 @@ class Daemon:
             IntervalTrigger(hours=self.cfg.retention_hours),
             id=RETENTION,
             next_run_time=soon + timedelta(seconds=60),
+            **common,
+        )
+        sched.add_job(
+            self.recheck,
+            IntervalTrigger(minutes=self.cfg.recheck_minutes),
+            id=RECHECK,
+            next_run_time=soon + timedelta(seconds=120),
             **common,
         )
         self.scheduler = sched
@@ -269,6 +277,10 @@ class Daemon:
                     self._wake.clear()
                     self._dispatching = True
                 try:
+                    if self.settings.reply.enabled:  # staff replies first: the card updates they cause go out now
+                        from gripewatch.alerts.answer import deliver_replies
+
+                        deliver_replies(self.db.sessions, self.settings, now=self.now)
                     result = dispatch(self.db.sessions, self.notifier, self.settings.outbox, now=self.now)
                 finally:
                     with self._wake_lock:
@@ -334,3 +346,15 @@ class Daemon:
 
         hours = self.cfg.retention_hours
         self._guarded(RETENTION, body, lambda: not self._started_since(RETENTION, hours * 3600 * 0.9, ("ok",)))
+
+    def recheck(self) -> None:
+        """Upstream deletions: the posts of open cases looked up again (X, Reddit, Mastodon, Bluesky)."""
+        from gripewatch.runtime.recheck import recheck
+
+        def body(run: runlog.Run) -> None:
+            run.detail = recheck(self.db, self.settings, self.now())
+            if run.detail["deleted"]:
+                self.wake_outbox()
+
+        minutes = self.cfg.recheck_minutes
+        self._guarded(RECHECK, body, lambda: not self._started_since(RECHECK, minutes * 60 * 0.9, ("ok",)))

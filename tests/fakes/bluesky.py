@@ -1,4 +1,5 @@
-"""Fake Bluesky PDS/AppView: ``com.atproto.server.createSession`` and ``app.bsky.feed.searchPosts``."""
+"""Fake Bluesky PDS/AppView: ``com.atproto.server.createSession``, ``app.bsky.feed.searchPosts`` and
+``app.bsky.feed.getPosts`` (posts no longer in ``posts`` are left out, as for deleted ones)."""
 
 from __future__ import annotations
 
@@ -42,9 +43,12 @@ class FakeBluesky(FakePlatform):
         return None
 
     def data(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
-        assert path == "/xrpc/app.bsky.feed.searchPosts", path
         if not headers.get("Authorization", "").startswith("Bearer "):
             return Reply(401, {"error": "AuthMissing"})
+        if path == "/xrpc/app.bsky.feed.getPosts":
+            wanted = set(self.last_lists.get("uris", []))
+            return Reply(body={"posts": [self.post(p) for p in self.posts if self.uri(p) in wanted]})
+        assert path == "/xrpc/app.bsky.feed.searchPosts", path
         posts = list(reversed(self.posts))
         if query.get("since"):
             since = parse_time(query["since"])

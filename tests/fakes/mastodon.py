@@ -1,4 +1,5 @@
-"""Fake Mastodon instance: ``/api/v1/instance``, hashtag timelines and v2 search, paged with ``min_id``."""
+"""Fake Mastodon instance: ``/api/v1/instance``, hashtag timelines and v2 search, paged with ``min_id``;
+``/api/v1/statuses/:id`` answers a post still in ``posts``, else 404 (deleted)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,10 @@ class FakeMastodon(FakePlatform):
         return None
 
     def data(self, method: str, path: str, query: dict[str, str], headers: dict[str, str]) -> Reply:
+        if path.startswith("/api/v1/statuses/"):
+            sid = path.rsplit("/", 1)[-1]
+            found = [p for p in self.posts if str(self.sid(p)) == sid]
+            return Reply(body=self.status(found[0])) if found else Reply(404, {"error": "Record not found"})
         statuses = [p for p in self.posts]
         min_id = int(query["min_id"]) if query.get("min_id") else None
         limit = min(int(query.get("limit", 20)), self.page_cap)

@@ -47,6 +47,7 @@ class FakePlatform:
         self.posts: list[Post] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.failures: list[Reply] = []
+        self.last_lists: dict[str, list[str]] = {}
         self._lock = threading.Lock()
         fake = self
 
@@ -61,6 +62,7 @@ class FakePlatform:
                 query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
                 with fake._lock:
                     fake.requests.append((method, url.path, query))
+                    fake.last_lists = urllib.parse.parse_qs(url.query)  # repeated parameters (uris=…&uris=…)
                     reply = fake.route(method, url.path, query, dict(self.headers), body)
                 data = reply.body
                 if isinstance(data, dict | list):

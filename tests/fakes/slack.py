@@ -30,6 +30,7 @@ class FakeSlack:
         self.channels: dict[str, dict[str, Any]] = {}
         self.failures: list[tuple[int, str | None, float | None]] = []
         self.ephemeral: list[dict[str, Any]] = []
+        self.views: list[dict[str, Any]] = []  # views.open calls: trigger_id and view
         self.down = False
         self.socket_url: str | None = None  # what apps.connections.open hands out (Socket Mode)
         self.uploads: dict[str, dict[str, Any]] = {}  # file id -> {"content": bytes, "channel": ..., ...}
@@ -173,6 +174,11 @@ class FakeSlack:
                         title=f.get("title"), channel=args.get("channel_id"), comment=args.get("initial_comment")
                     )
                 return 200, {"ok": True, "files": [{"id": f["id"], "title": f.get("title")} for f in files]}, {}
+            if method == "views.open":
+                view = args.get("view")
+                view = json.loads(view) if isinstance(view, str) else view
+                self.views.append({"trigger_id": args.get("trigger_id"), "view": view})
+                return 200, {"ok": True, "view": {"id": f"V{next(self._ts)}", **(view or {})}}, {}
             if method == "chat.postEphemeral":
                 self.ephemeral.append(dict(args))
                 return 200, {"ok": True, "message_ts": f"{1700000000 + next(self._ts)}.000200"}, {}

@@ -1,14 +1,14 @@
 """customer time: cases.customer_since and backfill; incidents
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0011 (0006 on the branch before main was merged in; main had 0011_replies)
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
