@@ -79,7 +79,7 @@ def test_hostile_post_and_author_reach_slack_escaped(
     # the suggested reply (a code block the agent copies) names the author escaped
     reply = next(s for s in strings(sent[0]["blocks"]) if "Suggested reply" in s)
     assert "Hi @&lt;!here&gt;," in reply and reply.count("```") == 2
-    assert "Topics: billing refunds" in card  # our identifiers read as words
+    assert "Topics: Billing and refunds" in card  # our identifiers read as words (analysis.topics.display_name)
 
 
 def test_mrkdwn_control_characters_cannot_restyle_the_card() -> None:
