@@ -8,6 +8,7 @@ through the outbox) are the same whichever way staff work a case.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,12 @@ ACTIONS = {
 }
 
 ActionError = ActionRefused
+INCIDENT_ACTIONS = {
+    "acknowledge": "Acknowledge all",
+    "update": "Post a status update to every case",
+    "resolve": "Resolve all",
+    "follow_up": "Schedule every follow-up",
+}
 
 
 def actor_id(cfg: DashboardConfig, username: str) -> str:
@@ -39,3 +46,28 @@ def apply_dashboard_action(
     if action not in ACTIONS:
         raise ActionError(f"unknown action {action!r}")
     return apply(session, settings, case_id, action, actor, now)
+
+
+def apply_incident_action(
+    session: Session, settings: Settings, incident_id: int, action: str, actor: str, now: datetime, text: str = ""
+) -> str:
+    """An incident action (a key of :data:`INCIDENT_ACTIONS`) on every member case; ActionError if refused."""
+    from gripewatch.alerts.incidents import IncidentRefused, act
+
+    try:
+        return act(session, settings, incident_id, action, actor, now, text=text)
+    except IncidentRefused as e:
+        raise ActionError(str(e)) from None
+
+
+def incident_panel(
+    session: Session, settings: Settings, incident_id: int | None, now: datetime
+) -> dict[str, Any] | None:
+    """What the queue shows above an incident's cases (None when not filtered to one)."""
+    from gripewatch.alerts.incidents import summary
+    from gripewatch.models import Incident
+
+    inc = session.get(Incident, incident_id) if incident_id is not None else None
+    if inc is None:
+        return None
+    return {**summary(session, inc, settings, now), "action_labels": INCIDENT_ACTIONS}

@@ -29,6 +29,8 @@ class QueueFilter:
     assignee: str | None = None  # a username, "me" or "none"
     topic: str | None = None
     sla: str | None = None
+    backfill: str | None = None  # "yes": only backlog cases (already old when collected); "no": only live ones
+    incident: int | None = None  # only the members of this incident
     page: int = 1
 
     @classmethod
@@ -50,6 +52,8 @@ class QueueFilter:
             assignee=pick("assignee"),
             topic=pick("topic"),
             sla=pick("sla", SLA_STATES),
+            backfill=pick("backfill", ("yes", "no")),
+            incident=_int(q.get("incident")),
             page=page,
         )
 
@@ -58,6 +62,13 @@ class QueueFilter:
 
         d = {k: v for k, v in {**self.__dict__, **change}.items() if v not in (None, "", 1) or k == "status"}
         return urlencode(d)
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return int(v) if v not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 Targets = Mapping[str, timedelta]  # first-response target per priority (``cases.sla``)
@@ -89,7 +100,8 @@ def sla_state(c: Any, now: datetime, targets: Targets) -> str:
     clock = _clock(c)
     if clock is None:
         target = _target(targets, c.priority)
-        clock = c.opened_at + target * 0.75, c.opened_at + target
+        start = getattr(c, "customer_since", None) or c.opened_at
+        clock = start + target * 0.75, start + target
     remind, due = clock
     return "breached" if now > due else "due" if now > remind else "ok"
 
@@ -102,13 +114,15 @@ def _sla_condition(state: str, now: datetime, targets: Targets) -> Any:
     at = now.astimezone(UTC).isoformat()
     stored = {"breached": due < at, "due": and_(remind < at, due >= at), "ok": remind >= at}[state]
 
+    since = func.coalesce(Case.customer_since, Case.opened_at)  # the customer's clock
+
     def by_age(target: timedelta) -> Any:
         due_from, breach_from = now - target * 0.75, now - target
         if state == "breached":
-            return Case.opened_at < breach_from
+            return since < breach_from
         if state == "due":
-            return and_(Case.opened_at < due_from, Case.opened_at >= breach_from)
-        return Case.opened_at >= due_from
+            return and_(since < due_from, since >= breach_from)
+        return since >= due_from
 
     per_priority = [and_(Case.priority == p, by_age(t)) for p, t in targets.items()]
     per_priority.append(and_(Case.priority.not_in(list(targets)), by_age(_target(targets, "normal"))))
@@ -119,6 +133,15 @@ def _sla_condition(state: str, now: datetime, targets: Targets) -> Any:
             and_(or_(remind.is_(None), due.is_(None)), or_(*per_priority)),
         ),
     )
+
+
+def _waited(c: Case) -> str | None:
+    """How long the customer waited for the first response, from their post (``"3 h"``), or None."""
+    from gripewatch.alerts.blocks import span
+
+    if c.first_response_at is None:
+        return None
+    return span(max(0.0, (c.first_response_at - (c.customer_since or c.opened_at)).total_seconds() / 60))
 
 
 def query_queue(
@@ -143,12 +166,17 @@ def query_queue(
     if f.topic:
         like = f'%"{f.topic.replace("%", "").replace("_", "")}"%'
         conds.append(exists().where(Mention.case_id == Case.id, cast(Mention.analysis, String).like(like)))
+    if f.backfill:
+        conds.append(Case.backfill.is_(f.backfill == "yes"))
+    if f.incident is not None:
+        conds.append(Case.incident_id == f.incident)
     if f.sla == "answered":
         conds.append(Case.first_response_at.is_not(None))
     elif f.sla:
         conds.append(_sla_condition(f.sla, now, targets))
     total = s.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
-    order = (_RANK, Case.opened_at, Case.id) if f.status == "open" or f.status in OPEN else (Case.id.desc(),)
+    since = func.coalesce(Case.customer_since, Case.opened_at)
+    order = (_RANK, since, Case.id) if f.status == "open" or f.status in OPEN else (Case.id.desc(),)
     q = (
         select(Case, Author.handle, Author.followers, Author.tier)
         .outerjoin(Author, Author.id == Case.author_id)
@@ -170,6 +198,10 @@ def query_queue(
                 "tier": tier,
                 "assignee": c.assignee,
                 "opened_at": c.opened_at,
+                "customer_since": c.customer_since or c.opened_at,
+                "backfill": c.backfill,
+                "incident_id": c.incident_id,
+                "first_response": _waited(c),
                 "mentions": c.mention_count,
                 "summary": c.summary,
                 "sla": sla_state(c, now, targets) if c.status in OPEN else "closed",

@@ -32,7 +32,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gripewatch.analysis.topics import display_name
 from gripewatch.config import Settings
 from gripewatch.dashboards import auth, reply_page, sessions
-from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
+from gripewatch.dashboards.actions import (
+    ACTIONS,
+    ActionError,
+    actor_id,
+    apply_dashboard_action,
+    apply_incident_action,
+    incident_panel,
+)
 from gripewatch.dashboards.queue import (
     PRIORITIES,
     SLA_STATES,
@@ -184,9 +191,12 @@ def create_app(
         f = QueueFilter.from_query(request.query_params)
         with db.sessions() as s:
             rows, total = query_queue(s, f, actor_id(cfg, request.state.user), now(), targets, cfg.page_size)
+            incident = incident_panel(s, settings, f.incident, now())
         pages = max(1, -(-total // cfg.page_size))
+        kind, text = (list(request.session.pop("flash", None) or []) + [None, None])[:2]
         return page(
-            request, "queue.html", f=f, rows=rows, total=total, pages=pages,
+            request, "queue.html", f=f, rows=rows, total=total, pages=pages, incident=incident,
+            flash=text if kind == "ok" else None, error=text if kind == "err" else None,
             statuses=STATUSES, priorities=PRIORITIES, sla_states=SLA_STATES,
             brands=[b.name for b in settings.brands], sources=[x.name for x in settings.sources],
             assignees=[u.username for u in cfg.users],
@@ -232,6 +242,23 @@ def create_app(
         else:
             request.session["flash"] = ["ok", ACTIONS[action]]
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @login_required
+    async def incident_action(request: Request) -> Response:
+        incident_id = request.path_params["incident_id"]
+        form = request.state.form
+        back = f"/cases?status=all&incident={incident_id}"
+        try:
+            with db.session() as s:
+                msg = apply_incident_action(
+                    s, settings, incident_id, str(form.get("action") or ""), actor_id(cfg, request.state.user),
+                    now(), str(form.get("text") or "")[:2000],
+                )  # fmt: skip
+        except ActionError as e:
+            request.session["flash"] = ["err", str(e)[:200]]  # a message of ours, never the URL's
+        else:
+            request.session["flash"] = ["ok", str(msg)[:200]]
+        return _secure(RedirectResponse(back, status_code=303))
 
     @login_required
     async def case_work(request: Request) -> Response:
@@ -305,6 +332,7 @@ def create_app(
         Route("/cases", queue),
         Route("/cases/{case_id:int}", case_detail),
         Route("/cases/{case_id:int}/action", case_action, methods=["POST"]),
+        Route("/incidents/{incident_id:int}/action", incident_action, methods=["POST"]),
         Route("/cases/{case_id:int}/reassign", case_work, methods=["POST"]),
         Route("/cases/{case_id:int}/note", case_work, methods=["POST"]),
         Route("/trends", trends),
