@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gripewatch.alerts import mrkdwn
+from gripewatch.alerts import incident_card, mrkdwn
 from gripewatch.analysis.topics import display_name
 
 BUTTONS = {
@@ -98,7 +98,31 @@ def sla_line(p: dict[str, Any]) -> str:
     for clock, v in (p.get("sla") or {}).items():
         mark = " :rotating_light: breached" if v.get("breached") else ""
         out.append(f"{clock.replace('_', ' ')} due {hm(v.get('due_at'))}{mark}")
-    return "SLA: " + (" · ".join(out) if out else "met")
+    return "SLA: " + (" · ".join(out) if out else "met") + customer_clock(p)
+
+
+def customer_clock(p: dict[str, Any]) -> str:
+    """The customer's clock: when they posted, and how long they waited (or have waited) for an answer."""
+    if not p.get("customer_since"):
+        return ""
+    since = f" · customer posted {hm(p['customer_since'])}"
+    if p.get("first_response_minutes") is not None:
+        return f"{since}, first response after {span(p['first_response_minutes'])}"
+    if p.get("waiting_minutes") is not None:
+        return f"{since}, waiting {span(p['waiting_minutes'])}"
+    return since
+
+
+def span(minutes: float) -> str:
+    """``"45 min"``, ``"3 h"``, ``"2 h 30 min"``, ``"2 d 4 h"``."""
+    m = round(minutes)
+    if m < 60:
+        return f"{m} min"
+    h, m = divmod(m, 60)
+    if h < 48:
+        return f"{h} h" + (f" {m} min" if m else "")
+    d, h = divmod(h, 24)
+    return f"{d} d" + (f" {h} h" if h else "")
 
 
 def card(p: dict[str, Any]) -> list[dict[str, Any]]:
@@ -221,6 +245,8 @@ def fallback(kind: str, case_id: int | None, p: dict[str, Any]) -> str:
         return f"{head} from @{handle}: {esc((p.get('text') or '')[:200])}"
     if kind == "case_update":
         return f"@{handle} wrote again on case #{case_id}: {esc((p.get('text') or '')[:200])}"
+    if kind in ("incident", "incident_update"):
+        return esc(incident_card.headline(p))
     if kind in ("note", "escalation"):
         return esc(p["title"]) if p.get("title") else mrkdwn.ours(p.get("text") or kind)
     return esc(p.get("title") or p.get("text") or kind)
@@ -231,6 +257,10 @@ def for_kind(kind: str, p: dict[str, Any]) -> list[dict[str, Any]]:
         return card(p)
     if kind == "case_update":
         return mention_update(p)
-    if kind == "ops":
+    if kind in ("incident", "incident_update"):
+        return incident_card.blocks(p)
+    if kind == "incident_note":
+        return incident_card.note_blocks(p)
+    if kind in ("ops", "backfill"):
         return ops(p)
     return text_note(p)

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackClientError
 
 from gripewatch.alerts import actions, reply_slack
 from gripewatch.alerts.blocks import ACTION_PREFIX
+from gripewatch.alerts.incident_card import BUTTONS, INCIDENT_PREFIX
 from gripewatch.alerts.outbox import dispatch
 from gripewatch.alerts.slack import SlackNotifier, check_channels
 from gripewatch.config import Settings
@@ -37,6 +38,7 @@ from gripewatch.runtime import leases
 
 log = logging.getLogger(__name__)
 _PATTERN = re.compile(f"^{ACTION_PREFIX}(" + "|".join(actions.ACTIONS) + ")$")
+_INCIDENT = re.compile(f"^{INCIDENT_PREFIX}(" + "|".join(BUTTONS) + ")$")
 
 
 def build_app(
@@ -79,6 +81,12 @@ def build_app(
     def on_message(event: dict[str, Any]) -> None:
         if handle_thread_message(db, settings, event, now()):
             _deliver(db, settings, notifier, now)
+
+    @app.action(_INCIDENT)
+    def on_incident_click(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        handle_incident_click(db, settings, body, now())
+        _deliver(db, settings, notifier, now)
 
     return app
 
@@ -126,6 +134,31 @@ def handle_thread_message(db: Database, settings: Settings, event: dict[str, Any
         except actions.ActionRefused:
             return False
     return True
+
+
+def handle_incident_click(db: Database, settings: Settings, body: dict[str, Any], at: datetime) -> str | None:
+    """An incident card's button: the action on every member case; on refusal an ephemeral explanation."""
+    from gripewatch.alerts.incidents import IncidentRefused, act
+
+    button = (body.get("actions") or [{}])[0]
+    action = str(button.get("action_id", "")).removeprefix(INCIDENT_PREFIX)
+    user = (body.get("user") or {}).get("id") or "unknown"
+    channel = (body.get("channel") or {}).get("id") or settings.slack.channels.alerts
+    try:
+        incident_id = int(button.get("value", ""))
+    except ValueError:
+        log.warning("incident click without an incident id: %r", button.get("value"))
+        return None
+    try:
+        with db.sessions() as s, s.begin():
+            msg = act(s, settings, incident_id, action, user, at)
+        log.info("incident %s by %s: %s", action, user, msg)
+        return msg
+    except (IncidentRefused, actions.ActionRefused) as e:
+        with db.sessions() as s, s.begin():
+            key = f"refused:incident:{incident_id}:{user}:{button.get('action_ts') or at.timestamp()}"
+            actions.refuse(s, None, channel, user, f"Nothing changed: {e}", key, at)
+        return None
 
 
 def handle_click(db: Database, settings: Settings, body: dict[str, Any], at: datetime) -> actions.Outcome | None:

@@ -87,6 +87,8 @@ def card_payload(session: Session, case: Case, settings: Settings, now: datetime
     )
     staff = {s.slack_id: s.name for s in settings.staff}
     sla = case.sla or {}
+    since = case.customer_since or case.opened_at
+    answered = case.first_response_at
     return {
         "case_id": case.id,
         "brand": case.brand,
@@ -120,8 +122,12 @@ def card_payload(session: Session, case: Case, settings: Settings, now: datetime
         "sla": {
             k: {"due_at": v.get("due_at"), "breached": v.get("breached", False)}
             for k, v in sla.items()
-            if isinstance(v, dict) and not v.get("done")
+            if k in ("first_response", "resolution") and isinstance(v, dict) and not v.get("done")
         },
+        "customer_since": since.isoformat(),
+        "first_response_minutes": round((answered - since).total_seconds() / 60, 1) if answered else None,
+        "waiting_minutes": None if answered else round(max(0.0, (now - since).total_seconds()) / 60, 1),
+        "backfill": bool(case.backfill),
         "history": [
             {"at": e.at.isoformat(), "actor": e.actor, "kind": e.kind, "text": _VERBS.get(e.kind, e.kind)}
             for e in events

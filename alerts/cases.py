@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import assign, card, sla
+from gripewatch.alerts import assign, card, incidents, sla
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.alerts.priority import RANK, Facts, merge, score
 from gripewatch.config import Settings
-from gripewatch.models import OPEN_STATUSES, Author, Case, Mention
+from gripewatch.models import OPEN_STATUSES, Author, Case, Incident, Mention
 
 #: Escalation triggers whose cases go straight to the escalations channel (a manager is asked for, or a
 #: legal or safety risk); churn intent and repeated contact raise priority but stay with the team.
@@ -86,7 +86,7 @@ def open_case_for(session: Session, author_id: int | None, brand: str | None) ->
 
 def _facts(case: Case, mention: Mention, now: datetime) -> Facts:
     a = case.author or mention.author
-    waiting = 0.0 if case.first_response_at else max(0.0, (now - case.opened_at).total_seconds() / 3600)
+    waiting = 0.0 if case.first_response_at else max(0.0, (now - sla.since(case)).total_seconds() / 3600)
     return Facts(
         severity=case.severity,
         escalation=tuple((mention.analysis or {}).get("escalation", [])),
@@ -125,8 +125,17 @@ def route(settings: Settings, brand: str | None, severity: str, topics: list[str
     return settings.slack.channels.alerts
 
 
+def is_backfill(mention: Mention, settings: Settings, now: datetime) -> bool:
+    """The post was already older than ``cases.backfill_after_hours`` when we collected it."""
+    return now - mention.created_at > timedelta(hours=settings.cases.backfill_after_hours)
+
+
 def open_case(session: Session, mention: Mention, settings: Settings, now: datetime) -> Case:
-    """Open a case for a complaint, assign it and queue its alert, in the caller's transaction."""
+    """Open a case for a complaint, assign it and queue its alert, in the caller's transaction.
+
+    Its clocks start at the customer's post (``customer_since``), not at collection. A post already older
+    than ``cases.backfill_after_hours`` opens a ``backfill`` case: listed and counted, but given no card of
+    its own (the run posts one summary instead, ``backfill_summary``)."""
     case = Case(
         brand=mention.brand,
         author_id=mention.author_id,
@@ -137,6 +146,8 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
         opened_at=now,
         updated_at=now,
         mention_count=1,
+        customer_since=min(mention.created_at, now),
+        backfill=is_backfill(mention, settings, now),
     )
     session.add(case)
     session.flush()
@@ -166,8 +177,18 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
     payload = card.card_payload(session, case, settings, now)
     if settings.staff and agent is None:
         payload["queue_note"] = "Unassigned: every on-shift agent is at capacity — waiting in the queue."
-    enqueue(session, f"opened:{mention.source}:{mention.external_id}", "new_case", channel, payload, case, now)
+    incident = incidents.consider(session, case, mention, settings, now)
+    if not case.backfill and (incident is None or incidents.needs_own_card(case, mention)):
+        enqueue(session, f"opened:{mention.source}:{mention.external_id}", "new_case", channel, payload, case, now)
     return case
+
+
+def post_card(session: Session, case: Case, mention: Mention, settings: Settings, now: datetime) -> None:
+    """Give a case without a card (a backfill case whose customer is writing now) its own card."""
+    analysis = mention.analysis or {}
+    channel = route(settings, case.brand, case.severity, analysis.get("topics", []), analysis.get("escalation", []))
+    payload = card.card_payload(session, case, settings, now)
+    enqueue(session, f"opened:{mention.source}:{mention.external_id}", "new_case", channel, payload, case, now)
 
 
 def attach(session: Session, case: Case, mention: Mention, settings: Settings, now: datetime) -> None:
@@ -175,11 +196,23 @@ def attach(session: Session, case: Case, mention: Mention, settings: Settings, n
     mention.case_id = case.id
     case.mention_count += 1
     case.updated_at = now
+    if case.customer_since is None or mention.created_at < case.customer_since:
+        case.customer_since = mention.created_at  # collected out of order: the clock starts at the earliest
     if mention.severity and _sev_rank(mention.severity) > _sev_rank(case.severity):
         case.severity = mention.severity
     before = case.priority
     raised = _rescore(case, mention, settings, now)
     ev = card.event(session, case, "mention_added", "gripewatch", now, mention_id=mention.id)
+    if (case.backfill or case.incident_id) and not incidents.has_card(session, case):
+        # no card of its own yet: a backlog customer who is here now, or an incident member who became urgent
+        if (case.backfill and not case.incident_id and not is_backfill(mention, settings, now)) or (
+            case.incident_id and incidents.needs_own_card(case, mention)
+        ):
+            post_card(session, case, mention, settings, now)
+        elif case.incident_id:
+            incident = session.get(Incident, case.incident_id)
+            if incident is not None:
+                incidents.render(session, incident, settings, now)
     if raised:
         card.event(session, case, "priority_raised", "gripewatch", now, before=before, after=case.priority)
         sla.plan(case, settings)
@@ -222,7 +255,7 @@ def after_resolution(session: Session, case: Case, mention: Mention, settings: S
     case.status, case.resolved_at, case.updated_at = "acknowledged" if case.assignee else "new", None, now
     card.event(session, case, "reopened", "gripewatch", now, mention_id=mention.id)
     case.sla = {}
-    sla.plan(case, settings, start=now)
+    sla.plan(case, settings, start=min(mention.created_at, now))
     attach(session, case, mention, settings, now)
     return True
 

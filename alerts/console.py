@@ -45,6 +45,17 @@ def _who(p: dict) -> str:  # type: ignore[type-arg]
 def render(alert: Alert) -> Panel | Text:
     p = alert.payload
     priority = p.get("priority", "normal")
+    if alert.kind in ("incident", "incident_update", "incident_note"):
+        from gripewatch.alerts.incident_card import headline
+
+        if alert.kind == "incident_note":
+            return Text(f"  ↳ incident #{p.get('incident_id')}: {p.get('text', '')}", style="magenta")
+        quotes = "".join(f"\n“{q['text'][:200]}” — @{q.get('handle')}" for q in p.get("quotes") or [])
+        by_status = ", ".join(f"{k} {v}" for k, v in (p.get("by_status") or {}).items())
+        body = Text(f"{p.get('cases', 0)} cases ({by_status}); topics: {', '.join(p.get('topics') or []) or '-'}")
+        body.append(quotes, style="italic")
+        verb = "INCIDENT" if alert.kind == "incident" else "↻ INCIDENT UPDATED"
+        return Panel(body, title=f"{verb} · {headline(p)}", title_align="left", border_style="red")
     if alert.kind == "card_update":
         return Text(
             f"  ↻ case #{alert.case_id} card updated: {p.get('last_change', '')} · status {p.get('status')}"

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gripewatch.models import Case
@@ -34,12 +34,14 @@ _PLAIN = {
 def first_response_p90(
     session: Session, priority: str, now: datetime, window_days: int, min_samples: int
 ) -> timedelta | None:
-    """p90 of (first response − opened) over cases of ``priority`` opened in the window; None if too few."""
+    """p90 of (first response − the customer's post) over cases of ``priority`` whose customer posted in the
+    window -- the customer's wait, not ours since collection; None with fewer than ``min_samples`` cases."""
+    start = func.coalesce(Case.customer_since, Case.opened_at)
     rows = session.execute(
-        select(Case.opened_at, Case.first_response_at).where(
+        select(start, Case.first_response_at).where(
             Case.priority == priority,
             Case.first_response_at.is_not(None),
-            Case.opened_at >= now - timedelta(days=window_days),
+            start >= now - timedelta(days=window_days),
         )
     ).all()
     waits = sorted(max(timedelta(0), fr - op) for op, fr in rows if op is not None and fr is not None)

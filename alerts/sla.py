@@ -29,25 +29,38 @@ from gripewatch.models import OPEN_STATUSES, Case
 CLOCKS = ("first_response", "resolution")
 
 
+def since(case: Case) -> datetime:
+    """When the customer's clock started: their first post of the case (``customer_since``), else opening."""
+    return case.customer_since or case.opened_at
+
+
 def plan(case: Case, settings: Settings, start: datetime | None = None) -> None:
-    """(Re)compute both clocks from their start (``opened_at``, or ``start`` when given, e.g. on reopening)
-    and the current priority; keep what already fired."""
+    """(Re)compute both clocks from their start (the customer's first post, or ``start`` when given, e.g. the
+    post that reopened the case) and the current priority; keep what already fired.
+
+    A backfill case (already old when collected) does not fire what fell due before gripewatch saw it:
+    those reminders and breaches are marked as past (``before_seen``), not posted or escalated."""
     target = settings.cases.sla[case.priority]  # type: ignore[index]
     wh = settings.cases.working_hours
     old = case.sla or {}
-    sla: dict[str, Any] = {}
+    sla: dict[str, Any] = {k: v for k, v in old.items() if k not in CLOCKS}  # e.g. a scheduled follow-up
     targets = (("first_response", target.first_response_minutes), ("resolution", target.resolution_minutes))
     for clock, minutes in targets:
         prev = old.get(clock) or {}
-        begin = start or (datetime.fromisoformat(prev["start"]) if prev.get("start") else case.opened_at)
+        begin = start or (datetime.fromisoformat(prev["start"]) if prev.get("start") else since(case))
+        remind_at = add_working_time(begin, timedelta(minutes=0.75 * minutes), wh)
+        due_at = add_working_time(begin, timedelta(minutes=minutes), wh)
+        unseen = bool(case.backfill)
         sla[clock] = {
             "start": begin.isoformat(),
-            "remind_at": add_working_time(begin, timedelta(minutes=0.75 * minutes), wh).isoformat(),
-            "due_at": add_working_time(begin, timedelta(minutes=minutes), wh).isoformat(),
-            "reminded": prev.get("reminded", False),
-            "breached": prev.get("breached", False),
+            "remind_at": remind_at.isoformat(),
+            "due_at": due_at.isoformat(),
+            "reminded": prev.get("reminded", False) or (unseen and remind_at <= case.opened_at),
+            "breached": prev.get("breached", False) or (unseen and due_at <= case.opened_at),
             "done": prev.get("done", False) or (clock == "first_response" and case.first_response_at is not None),
         }
+        if prev.get("before_seen") or (unseen and due_at <= case.opened_at and not prev.get("breached")):
+            sla[clock]["before_seen"] = True
     case.sla = sla
     schedule(case, settings)
 
@@ -64,9 +77,12 @@ def stop(case: Case, clock: str, settings: Settings) -> None:
 def schedule(case: Case, settings: Settings) -> None:
     """Set ``next_check_at`` to the earliest pending checkpoint (None when nothing is pending)."""
     points: list[datetime] = []
+    follow = (case.sla or {}).get("follow_up") or {}
+    if follow.get("at") and not follow.get("sent") and case.status != "closed":
+        points.append(datetime.fromisoformat(follow["at"]))  # scheduled explicitly (an incident's follow-ups)
     if case.status in OPEN_STATUSES:
-        for v in (case.sla or {}).values():
-            if not v.get("done"):
+        for v in ((case.sla or {}).get(c) for c in CLOCKS):
+            if v and not v.get("done"):
                 if not v.get("reminded"):
                     points.append(datetime.fromisoformat(v["remind_at"]))
                 elif not v.get("breached"):
@@ -75,8 +91,7 @@ def schedule(case: Case, settings: Settings) -> None:
         if rise is not None:
             points.append(rise)
     elif case.status == "resolved" and case.resolved_at is not None:
-        follow = (case.sla or {}).get("follow_up") or {}
-        if not follow.get("sent"):
+        if not follow.get("sent") and not follow.get("at"):
             points.append(case.resolved_at + timedelta(days=settings.cases.follow_up_days))
         points.append(case.resolved_at + timedelta(days=settings.cases.reopen_days))
     case.next_check_at = min(points) if points else None
@@ -110,7 +125,7 @@ def _rises_at(case: Case, settings: Settings) -> datetime | None:
     needed = max(min(above) - others, parts.get("waiting", 0.0) + 0.1)
     if needed > w.waiting_max:
         return None
-    return case.opened_at + timedelta(hours=needed / w.waiting_per_hour, seconds=1)
+    return since(case) + timedelta(hours=needed / w.waiting_per_hour, seconds=1)
 
 
 def _age(session: Session, case: Case, settings: Settings, now: datetime) -> int:
@@ -119,7 +134,7 @@ def _age(session: Session, case: Case, settings: Settings, now: datetime) -> int
     w = settings.cases.priority
     if case.first_response_at is not None:
         return 0
-    points = round(waiting_points((now - case.opened_at).total_seconds() / 3600, w), 1)
+    points = round(waiting_points((now - since(case)).total_seconds() / 3600, w), 1)
     if points <= (case.priority_parts or {}).get("waiting", 0.0):
         return 0
     parts, total = merge(case.priority_parts or {}, {"waiting": points})
@@ -134,12 +149,27 @@ def _age(session: Session, case: Case, settings: Settings, now: datetime) -> int
     return 1
 
 
+def _follow_up_due(case: Case, follow: dict[str, Any], settings: Settings, now: datetime) -> bool:
+    if follow.get("sent") or case.status == "closed":
+        return False
+    if follow.get("at"):
+        return now >= datetime.fromisoformat(follow["at"])
+    return (
+        case.status == "resolved"
+        and case.resolved_at is not None
+        and now >= case.resolved_at + timedelta(days=settings.cases.follow_up_days)
+    )
+
+
 def _check(session: Session, case: Case, settings: Settings, now: datetime) -> int:
     fired = 0
+    follow_up = (case.sla or {}).get("follow_up") or {}
+    if case.status in OPEN_STATUSES and _follow_up_due(case, follow_up, settings, now):
+        fired += _follow_up(session, case, settings, now)
     if case.status == "resolved" and case.resolved_at is not None:
         sla = {k: dict(v) for k, v in (case.sla or {}).items()}
         follow = sla.setdefault("follow_up", {})
-        if not follow.get("sent") and now >= case.resolved_at + timedelta(days=settings.cases.follow_up_days):
+        if _follow_up_due(case, follow, settings, now):
             follow["sent"] = True
             case.sla = sla
             ev = card.event(session, case, "follow_up", "gripewatch", now)
@@ -189,11 +219,42 @@ def _check(session: Session, case: Case, settings: Settings, now: datetime) -> i
     return fired
 
 
+def _follow_up(session: Session, case: Case, settings: Settings, now: datetime) -> int:
+    """A follow-up scheduled on an open case (an incident's): ask the owner to check in with the customer."""
+    data = {k: dict(v) for k, v in (case.sla or {}).items()}
+    data.setdefault("follow_up", {})["sent"] = True
+    case.sla = data
+    ev = card.event(session, case, "follow_up", "gripewatch", now)
+    owner = card.who(case.assignee) if case.assignee else "Unassigned —"
+    card.note(
+        session,
+        case,
+        f"followup:{case.id}:{ev.id}",
+        f"{owner} follow-up due on case #{case.id}: please check in with the customer.",
+        "Follow-up",
+        at=now,
+    )
+    return 1
+
+
 def _breach(session: Session, case: Case, settings: Settings, now: datetime, clock: str) -> None:
+    from gripewatch.alerts.incidents import has_card
+
     label = clock.replace("_", " ")
     ev = card.event(session, case, "sla_breached", "gripewatch", now, clock=clock)
     if case.status != "escalated":
         case.status, case.updated_at = "escalated", now
+    if case.incident_id and not has_card(session, case):  # an incident's members breach together: one post
+        card.escalation_post(
+            session,
+            case,
+            settings,
+            f"escalate:incident:{case.incident_id}:{clock}",
+            f"the {label} SLA of the cases of incident #{case.incident_id} is breached (the first: {case.priority} "
+            f"case #{case.id}). Please step in: the queue lists them all.",
+            at=now,
+        )
+        return
     card.escalation_post(
         session,
         case,

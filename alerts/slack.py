@@ -41,6 +41,8 @@ _PERMANENT = _CHANNEL | {
 
 
 class SlackNotifier:
+    paced = True  # the outbox keeps to Slack's per-channel rate (``outbox.per_channel_per_second``)
+
     def __init__(self, client: WebClient, settings: Settings | None = None) -> None:
         self.client = client
         self.settings = settings
@@ -65,7 +67,7 @@ class SlackNotifier:
                 except ConfigError as e:
                     raise NotifyError(str(e), retryable=True, config=True, halt=True) from None
                 self._checked = True
-            if alert.kind == "card_update":
+            if alert.kind in ("card_update", "incident_update"):
                 return self._update(alert)
             if alert.kind == "redact":  # rewrite a delivered message (erasure): payload ts, text
                 text = mrkdwn.escape(alert.payload["text"])  # what is left of a customer's post: inert

@@ -8,6 +8,7 @@ through the outbox) are the same whichever way staff work a case.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,12 @@ ACTIONS = {
 }
 
 ActionError = ActionRefused
+INCIDENT_ACTIONS = {
+    "acknowledge": "Acknowledge all",
+    "update": "Post a status update to every case",
+    "resolve": "Resolve all",
+    "follow_up": "Schedule every follow-up",
+}
 
 _DONE = {
     "acknowledge": "Acknowledged case #{id}",
@@ -62,3 +69,71 @@ def apply_dashboard_action(
     if action not in ACTIONS:
         raise ActionError(f"unknown action {action!r}")
     return apply(session, settings, case_id, action, actor, now)
+
+
+def apply_incident_action(
+    session: Session, settings: Settings, incident_id: int, action: str, actor: str, now: datetime, text: str = ""
+) -> str:
+    """An incident action (a key of :data:`INCIDENT_ACTIONS`) on every member case; ActionError if refused."""
+    from gripewatch.alerts.incidents import IncidentRefused, act
+
+    try:
+        return act(session, settings, incident_id, action, actor, now, text=text)
+    except IncidentRefused as e:
+        raise ActionError(str(e)) from None
+
+
+def incident_panel(
+    session: Session, settings: Settings, incident_id: int | None, now: datetime
+) -> dict[str, Any] | None:
+    """What the queue shows above an incident's cases (None when not filtered to one)."""
+    from gripewatch.alerts.incidents import summary
+    from gripewatch.models import Incident
+
+    inc = session.get(Incident, incident_id) if incident_id is not None else None
+    if inc is None:
+        return None
+    return {**summary(session, inc, settings, now), "action_labels": INCIDENT_ACTIONS}
+
+
+def group_into_incident(
+    session: Session,
+    settings: Settings,
+    case_ids: list[int],
+    incident_id: int | None,
+    title: str,
+    actor: str,
+    now: datetime,
+) -> str:
+    """The dashboard's bulk selection: the selected open cases join incident ``incident_id``, or form a new
+    one named ``title`` (one brand per incident). ActionError when nothing can be grouped."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from gripewatch.alerts import incidents
+    from gripewatch.models import OPEN_STATUSES, Case, Incident, valid_id
+
+    ids = sorted({i for i in case_ids if valid_id(i)})[:500]
+    if not ids:
+        raise ActionError("select at least one open case")
+    cases = list(session.scalars(select(Case).where(Case.id.in_(ids), Case.status.in_(OPEN_STATUSES))))
+    if not cases:
+        raise ActionError("none of the selected cases is open")
+    if incident_id is not None:
+        inc = session.get(Incident, incident_id) if valid_id(incident_id) else None
+        if inc is None or inc.status == "resolved":
+            raise ActionError(f"incident #{incident_id} is {'resolved' if inc else 'not there'}")
+        if any(c.brand != inc.brand for c in cases):
+            raise ActionError(f"incident #{inc.id} is about {inc.brand}; every selected case must be too")
+        incidents.join(session, settings, inc, cases, now)
+        return f"{len(cases)} case{'' if len(cases) == 1 else 's'} added to incident #{inc.id}"
+    title = " ".join(title.split())[:200]
+    if not title:
+        raise ActionError("name the new incident (what the customers' problem is)")
+    brands = {c.brand for c in cases}
+    if len(brands) > 1:
+        raise ActionError("an incident is about one brand; select cases of one brand")
+    inc = incidents.form(session, settings, brands.pop(), f"manual:{uuid.uuid4().hex[:12]}", title, cases, now)
+    inc.detail = {**(inc.detail or {}), "formed_by": actor}
+    return f"incident #{inc.id} opened with {len(cases)} case{'' if len(cases) == 1 else 's'}"

@@ -184,6 +184,7 @@ def _cases(s: Session, period: Period, complained: set[int], reach: timedelta = 
         Author.followers,
         Author.tier,
         Case.summary,
+        Case.customer_since,
     ).outerjoin(Author, Author.id == Case.author_id)
     q = base.where(
         or_(
@@ -206,13 +207,12 @@ def _cases(s: Session, period: Period, complained: set[int], reach: timedelta = 
                 .group_by(Mention.case_id)
             ).all()  # type: ignore[arg-type]
         )
-    return tuple(
-        CaseRow(  # type: ignore[call-arg]
-            *r,
-            started_at=min(first.get(cid) or r[5], r[5]),
-        )
-        for cid, r in rows.items()
-    )
+    out = []
+    for cid, r in rows.items():
+        *cols, since = r  # the Case columns of CaseRow, then customer_since
+        started = min(t for t in (first.get(cid), since, r[5]) if t is not None)
+        out.append(CaseRow(*cols, started_at=started))  # type: ignore[misc]
+    return tuple(out)
 
 
 def make_digest(db: Database, settings: Settings, period_text: str, now: datetime):  # type: ignore[no-untyped-def]

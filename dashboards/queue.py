@@ -42,6 +42,8 @@ class QueueFilter:
     sla: str | None = None
     q: str | None = None  # free text: post text, author handle or name, or a case id (12 or #12)
     sort: str = "priority"
+    backfill: str | None = None  # "yes": only backlog cases (already old when collected); "no": only live ones
+    incident: int | None = None  # only the members of this incident
     page: int = 1
 
     @classmethod
@@ -66,6 +68,8 @@ class QueueFilter:
             sla=pick("sla", SLA_STATES),
             q=pick("q"),
             sort=pick("sort", tuple(SORTS)) or "priority",
+            backfill=pick("backfill", ("yes", "no")),
+            incident=_int(q.get("incident")),
             page=page,
         )
 
@@ -79,6 +83,13 @@ class QueueFilter:
     def narrowed(self) -> bool:
         """Whether anything beyond the default (open cases, by priority) is asked for."""
         return any((self.priority, self.brand, self.source, self.assignee, self.topic, self.language, self.sla, self.q))
+
+
+def _int(v: Any) -> int | None:
+    try:
+        return int(v) if v not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
 
 
 Targets = Mapping[str, timedelta]  # first-response target per priority (``cases.sla``)
@@ -118,7 +129,8 @@ def sla_state(c: Any, now: datetime, targets: Targets) -> str:
     clock = _clock(c)
     if clock is None:
         target = _target(targets, c.priority)
-        clock = c.opened_at + target * 0.75, c.opened_at + target
+        start = getattr(c, "customer_since", None) or c.opened_at
+        clock = start + target * 0.75, start + target
     remind, due = clock
     return "breached" if now > due else "due" if now > remind else "ok"
 
@@ -131,13 +143,15 @@ def _sla_condition(state: str, now: datetime, targets: Targets) -> Any:
     at = now.astimezone(UTC).isoformat()
     stored = {"breached": due < at, "due": and_(remind < at, due >= at), "ok": remind >= at}[state]
 
+    since = func.coalesce(Case.customer_since, Case.opened_at)  # the customer's clock
+
     def by_age(target: timedelta) -> Any:
         due_from, breach_from = now - target * 0.75, now - target
         if state == "breached":
-            return Case.opened_at < breach_from
+            return since < breach_from
         if state == "due":
-            return and_(Case.opened_at < due_from, Case.opened_at >= breach_from)
-        return Case.opened_at >= due_from
+            return and_(since < due_from, since >= breach_from)
+        return since >= due_from
 
     per_priority = [and_(Case.priority == p, by_age(t)) for p, t in targets.items()]
     per_priority.append(and_(Case.priority.not_in(list(targets)), by_age(_target(targets, "normal"))))
@@ -213,31 +227,38 @@ def _conditions(f: QueueFilter, user: str, now: datetime, targets: Targets, skip
             conds.append(Case.first_response_at.is_not(None))
         elif f.sla:
             conds.append(_sla_condition(f.sla, now, targets))
+    if f.backfill and skip != "backfill":
+        conds.append(Case.backfill.is_(f.backfill == "yes"))
+    if f.incident is not None and skip != "incident":
+        conds.append(Case.incident_id == f.incident)
     if f.q:
         conds.append(_search_condition(f.q))
     return conds
 
 
-def _first_post() -> Any:
-    """When the customer wrote first: the earliest of the case's own-brand-excluded posts."""
-    return (
-        select(func.min(Mention.created_at))
-        .where(Mention.case_id == Case.id, Mention.is_own.is_(False))
-        .correlate(Case)
-        .scalar_subquery()
-    )
+def _since() -> Any:
+    """When the customer wrote first (``cases.customer_since``, the customer's clock), else when the case opened."""
+    return func.coalesce(Case.customer_since, Case.opened_at)
 
 
 def _order(f: QueueFilter) -> tuple[Any, ...]:
     if f.sort == "newest":
         return (Case.id.desc(),)
     if f.sort == "waiting":
-        first = _first_post()
-        return (case((first.is_(None), 1), else_=0), first, Case.id)
+        return (_since(), Case.id)
     if f.sort == "sla_due":
         due = Case.sla[("first_response", "due_at")].as_string()
         return (case((Case.first_response_at.is_not(None), 2), (due.is_(None), 1), else_=0), due, _RANK, Case.id)
-    return (_RANK, Case.opened_at, Case.id)
+    return (_RANK, _since(), Case.id)
+
+
+def _waited(c: Case) -> str | None:
+    """How long the customer waited for the first response, from their post (``"3 h"``), or None."""
+    from gripewatch.alerts.blocks import span
+
+    if c.first_response_at is None:
+        return None
+    return span(max(0.0, (c.first_response_at - (c.customer_since or c.opened_at)).total_seconds() / 60))
 
 
 def query_queue(
@@ -247,7 +268,7 @@ def query_queue(
     conds = _conditions(f, user, now, targets)
     total = s.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
     q = (
-        select(Case, Author.handle, Author.followers, Author.tier, _first_post().label("first_post"))
+        select(Case, Author.handle, Author.followers, Author.tier)
         .outerjoin(Author, Author.id == Case.author_id)
         .where(*conds)
         .order_by(*_order(f))
@@ -255,8 +276,8 @@ def query_queue(
         .offset((f.page - 1) * page_size)
     )
     rows = []
-    for c, handle, followers, tier, first_post in s.execute(q).all():
-        since = first_post or c.opened_at
+    for c, handle, followers, tier in s.execute(q).all():
+        since = c.customer_since or c.opened_at
         waiting = (c.first_response_at or now) - since if c.status in OPEN or c.first_response_at else None
         rows.append(
             {
@@ -273,6 +294,8 @@ def query_queue(
                 "waiting": waiting if c.first_response_at is None else None,
                 "answered_after": (c.first_response_at - since) if c.first_response_at else None,
                 "due_at": sla_due(c, targets),
+                "backfill": c.backfill,
+                "incident_id": c.incident_id,
                 "mentions": c.mention_count,
                 "summary": c.summary,
                 "sla": sla_state(c, now, targets) if c.status in OPEN else "closed",

@@ -183,6 +183,10 @@ def check_spikes(db: Database, settings: Settings, now: datetime) -> list[Spike]
                 spike_payload(sp, cases, settings.digest.dashboard_url),
                 at=now,
             )
+            if sp.brand != "(no brand)":  # its open cases become one incident (one card, worked together)
+                from gripewatch.alerts.incidents import from_spike
+
+                from_spike(s, settings, sp.brand, sp.topic, cases, now)
             for key in {sp.key, f"{sp.brand}|{ALL}"}:
                 row = s.get(SpikeAlert, key) or SpikeAlert(key=key)
                 row.alerted_at, row.window_start, row.count, row.expected = sp.end, sp.start, sp.count, sp.expected

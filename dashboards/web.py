@@ -40,7 +40,9 @@ from gripewatch.dashboards.actions import (
     ActionError,
     actor_id,
     apply_dashboard_action,
+    apply_incident_action,
     done_message,
+    incident_panel,
     sentence,
 )
 from gripewatch.dashboards.casepage import age
@@ -210,6 +212,8 @@ def create_app(
 
     @login_required
     def queue(request: Request) -> Response:
+        from gripewatch.alerts import incidents
+
         f = QueueFilter.from_query(request.query_params)
         user = actor_id(cfg, request.state.user)
         brands, sources = tuple(b.name for b in settings.brands), tuple(x.name for x in settings.sources)
@@ -219,12 +223,17 @@ def create_app(
             counts = facet_counts(
                 s, f, user, now(), targets, {"brand": brands, "source": sources, "topic": TOPICS, "language": langs}
             )
+            incident = incident_panel(s, settings, f.incident, now())
+            live = incidents.listing(s, "live")
         pages = max(1, -(-total // cfg.page_size))
+        kind, text = (list(request.session.pop("flash", None) or []) + [None, None])[:2]
         return page(
             request, "queue.html", f=f, rows=rows, total=total, pages=pages, counts=counts, now=now(),
+            incident=incident, incidents=live,
             statuses=STATUSES, priorities=PRIORITIES, sla_states=SLA_STATES, sorts=SORTS, topics=TOPICS,
             languages=langs, brands=brands, sources=sources,
             assignees=[m.slack_id for m in settings.staff] or [u.username for u in cfg.users],
+            flash=text if kind == "ok" else None, error=text if kind == "err" else None,
         )  # fmt: skip
 
     @login_required
@@ -274,6 +283,45 @@ def create_app(
         else:
             request.session["flash"] = ["ok", done_message(action, case_id)]
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
+
+    @login_required
+    def incident_action(request: Request) -> Response:
+        incident_id = request.path_params["incident_id"]
+        form = request.state.form
+        back = f"/cases?status=all&incident={incident_id}"
+        try:
+            with db.session() as s:
+                msg = apply_incident_action(
+                    s, settings, incident_id, str(form.get("action") or ""), actor_id(cfg, request.state.user),
+                    now(), str(form.get("text") or "")[:2000],
+                )  # fmt: skip
+        except ActionError as e:
+            request.session["flash"] = ["err", str(e)[:200]]  # a message of ours, never the URL's
+        else:
+            request.session["flash"] = ["ok", sentence(str(msg))[:200]]
+        return _secure(RedirectResponse(back, status_code=303))
+
+    @login_required
+    def group_incident(request: Request) -> Response:
+        """``/incidents/group``: the queue's bulk selection (fields ``case``, ``incident`` or ``title``)."""
+        from gripewatch.dashboards.actions import group_into_incident
+
+        form = request.state.form
+        ids = [int(v) for v in form.getlist("case") if str(v).isdigit() and len(str(v)) < 11]
+        target = str(form.get("incident") or "")
+        incident_id = int(target) if target.isdigit() and len(target) < 11 else None
+        try:
+            with db.session() as s:
+                msg = group_into_incident(
+                    s, settings, ids, incident_id, str(form.get("title") or ""), actor_id(cfg, request.state.user),
+                    now(),
+                )  # fmt: skip
+                joined = s.scalar(select(Case.incident_id).where(Case.id.in_(ids or [0]))) if ids else None
+        except ActionError as e:
+            request.session["flash"] = ["err", sentence(str(e))[:200]]
+            return RedirectResponse("/cases", status_code=303)
+        request.session["flash"] = ["ok", sentence(msg)[:200]]
+        return RedirectResponse(f"/cases?status=all&incident={joined}" if joined else "/cases", status_code=303)
 
     @login_required
     def case_work(request: Request) -> Response:
@@ -342,6 +390,8 @@ def create_app(
         Route("/cases", queue),
         Route("/cases/{case_id:int}", case_detail),
         Route("/cases/{case_id:int}/action", case_action, methods=["POST"]),
+        Route("/incidents/{incident_id:int}/action", incident_action, methods=["POST"]),
+        Route("/incidents/group", group_incident, methods=["POST"]),
         Route("/cases/{case_id:int}/reassign", case_work, methods=["POST"]),
         Route("/cases/{case_id:int}/note", case_work, methods=["POST"]),
         Route("/trends", trends),

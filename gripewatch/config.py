@@ -120,6 +120,16 @@ class OutboxConfig(Strict):
     max_attempts: int = Field(20, ge=1)
     backoff_seconds: float = Field(5.0, gt=0)
     max_backoff_seconds: float = Field(600.0, gt=0)
+    per_channel_per_second: float = Field(1.0, ge=0)  # Slack: about 1 message per second per channel; 0 = off
+    burst: int = Field(4, ge=1)  # messages a quiet channel may take at once
+
+
+class IncidentsConfig(Strict):
+    """A brand's cases sharing one problem become one incident (one Slack card for all of them)."""
+
+    enabled: bool = True
+    min_cases: int = Field(5, ge=2)  # near-identical complaints from different customers ...
+    window_minutes: float = Field(60, gt=0)  # ... posted within this many minutes
 
 
 class PipelineConfig(Strict):
@@ -303,6 +313,7 @@ class CasesConfig(Strict):
     working_hours: WorkingHours | None = None  # SLA clocks count only these hours when set
     p90_min_samples: int = Field(10, ge=1)  # fewer measured first responses: promise no time
     p90_window_days: int = Field(90, ge=1)
+    backfill_after_hours: float = Field(24, gt=0)  # older posts when collected open backlog cases (no own card)
     #: topic -> the suggested reply for it; may use {handle}, {brand} and {promise} (the measured time)
     canned_replies: dict[str, str] = {}
 
@@ -433,6 +444,7 @@ class Settings(Strict):
     digest: DigestConfig = DigestConfig()
     dashboard: DashboardConfig = DashboardConfig()
     cases: CasesConfig = CasesConfig()
+    incidents: IncidentsConfig = IncidentsConfig()
     staff: tuple[StaffMember, ...] = ()
     scheduler: SchedulerConfig = SchedulerConfig()
     retention: RetentionConfig = RetentionConfig()

@@ -2,6 +2,7 @@
 
     Author ─┬─< Mention >── Case ─< CaseEvent
             └─< Case ─< Outbox
+    Incident ─< Case  a brand's cases sharing one problem (copies of one text, or a spike)
     SourceState   one row per configured source: cursor and health
     Lease         named locks with expiry (jobs, run-once, outbox)
     Feedback      staff corrections of the complaint model
@@ -161,10 +162,35 @@ class Case(Base):
     closed_at: Mapped[datetime | None]
     sla: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # clock -> remind_at/due_at/reminded/breached
     next_check_at: Mapped[datetime | None] = mapped_column(index=True)  # next SLA/follow-up/close check
+    # the customer's clock: when they first posted (SLA clocks, waiting and the promised time count from here)
+    customer_since: Mapped[datetime | None] = mapped_column(index=True)
+    backfill: Mapped[bool] = mapped_column(Boolean, default=False)  # already old when collected: no own card
+    incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id"), index=True)
 
     author: Mapped[Author | None] = relationship()
     mentions: Mapped[list[Mention]] = relationship(order_by="Mention.created_at")
     events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id")
+
+
+class Incident(Base):
+    """A brand's cases that share one problem: one Slack card for all of them; each stays a case."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_brand_key_status", "brand", "key", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    brand: Mapped[str | None] = mapped_column(String(128))
+    key: Mapped[str] = mapped_column(String(255))  # "copy:FINGERPRINT" or "spike:TOPIC"
+    title: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(24), default="open")  # open | acknowledged | resolved
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    customer_since: Mapped[datetime | None]  # the earliest member's first post
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    slack_channel: Mapped[str | None] = mapped_column(String(64))
+    slack_ts: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # updates posted, who acted
 
 
 class CaseEvent(Base):

@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import answer, cases
+from gripewatch.alerts import answer, backfill, cases, copies
 from gripewatch.analysis import Analysis, analyse_batch
 from gripewatch.brands import BrandMatcher
 from gripewatch.collectors import REGISTRY
@@ -46,6 +46,7 @@ class SourceRun:
     deleted: int = 0
     deferred_until: datetime | None = None  # rate limited: the source resumes after this
     ops_alert: str | None = None
+    backfill: dict[str, Any] = field(default_factory=dict)  # backlog cases opened (alerts.backfill)
 
 
 def build_collector(source: SourceConfig, settings: Settings):  # type: ignore[no-untyped-def]
@@ -119,6 +120,7 @@ def run_source(
 
         if key == source.name:
             run.ops_alert = raise_ops_alerts(s, settings, source, at)
+        backfill.release(s, run.backfill, at)
     return run
 
 
@@ -147,10 +149,10 @@ def store_page(
     who = [authors.get((it.platform, k)) if (k := _author_key(it)) else None for it in fresh]
     priors = _prior_contacts(s, who, brands)
     results = analyse_batch(texts, settings.analysis_settings(), prior_contacts=priors, own_post=owns)
-    seen = _recent_fingerprints(s, results, fresh)
+    seen = copies.Copies.load(s, {r.fingerprint for r in results if r.fingerprint}, [it.created_at for it in fresh])
     replies: list[tuple[Mention, Incoming]] = []
     for item, text, brand, own, author, result in zip(fresh, texts, brands, owns, who, results, strict=True):
-        duplicate_of = seen.get((brand, result.fingerprint)) if _long_enough(text) else None
+        duplicate_of, copy_of = seen.match(brand, result.fingerprint, text, author, item.created_at)
         m = Mention(
             source=source.name,
             platform=item.platform,
@@ -173,12 +175,11 @@ def store_page(
             is_complaint=result.is_complaint and not own and not item.is_repost,
             severity=result.severity,
             fingerprint=result.fingerprint or None,
-            analysis=analysis_detail(result, duplicate_of),
+            analysis={**analysis_detail(result, duplicate_of), "copy_of": copy_of},
         )
         s.add(m)
         s.flush()
-        if m.fingerprint and _long_enough(text):
-            seen.setdefault((brand, m.fingerprint), m.id)
+        seen.add(brand, result.fingerprint, text, m)
         run.stored += 1
         if own:
             replies.append((m, item))
@@ -186,6 +187,7 @@ def store_page(
             _route(s, settings, m, item, run, now)
     for m, item in replies:  # after the page's other posts, so a reply finds the post it answers
         _route(s, settings, m, item, run, now)
+    backfill.summarise(s, settings, source.name, run.backfill, now)
     key = state_key or source.name
     state = s.get(SourceState, key) or SourceState(source=key)
     state.cursor, state.updated_at = page.cursor, now
@@ -216,14 +218,10 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
     if resolved is not None and cases.after_resolution(s, resolved, m, settings, now):
         run.cases_updated += 1
     elif m.is_complaint and not (m.analysis or {}).get("duplicate_of"):
-        cases.open_case(s, m, settings, now)
+        case = cases.open_case(s, m, settings, now)
         run.cases_opened += 1
-
-
-#: A text needs this many words before an identical one from someone else counts as a copy
-#: (short posts like "acme down?" are written independently by many real customers).
-DUPLICATE_MIN_WORDS = 6
-DUPLICATE_WINDOW = timedelta(hours=48)
+        if case.backfill:
+            backfill.note_case(run.backfill, case)
 
 
 def analysis_detail(result: Analysis, duplicate_of: int | None = None) -> dict[str, Any]:
@@ -247,10 +245,6 @@ def storable(text: str) -> str:
     return text.replace("\x00", "").encode("utf-8", errors="replace").decode("utf-8")
 
 
-def _long_enough(text: str) -> bool:
-    return len(text.split()) >= DUPLICATE_MIN_WORDS
-
-
 def _prior_contacts(s: Session, authors: list[Author | None], brands: list[str | None]) -> list[int]:
     """For each mention: how many mentions its author already has in an open case with the brand."""
     ids = {a.id for a in authors if a is not None and a.id is not None}
@@ -263,23 +257,6 @@ def _prior_contacts(s: Session, authors: list[Author | None], brands: list[str |
     ).all()
     counts = {(a, b): n for a, b, n in rows}
     return [counts.get((a.id, b), 0) if a is not None else 0 for a, b in zip(authors, brands, strict=True)]
-
-
-def _recent_fingerprints(s: Session, results: list, items: list[Incoming]) -> dict[tuple[str | None, str], int]:  # type: ignore[type-arg]
-    """(brand, fingerprint) -> id of a mention stored in the last 48 hours with that fingerprint."""
-    prints = {r.fingerprint for r in results if r.fingerprint}
-    if not prints:
-        return {}
-    since = min(it.created_at for it in items) - DUPLICATE_WINDOW
-    rows = s.execute(
-        select(Mention.brand, Mention.fingerprint, Mention.id)
-        .where(Mention.fingerprint.in_(prints), Mention.created_at >= since)
-        .order_by(Mention.id)
-    ).all()
-    found: dict[tuple[str | None, str], int] = {}
-    for brand, fp, mid in rows:
-        found.setdefault((brand, fp or ""), mid)
-    return found
 
 
 def _answered(s: Session, m: Mention, item: Incoming) -> Mention | None:

@@ -87,8 +87,9 @@ def test_assignment_never_exceeds_capacity_under_1000_cases(tmp_path: Path, db: 
 
 def test_sla_reminder_at_75_percent_then_breach_escalates(tmp_path: Path, db: Database, db_url: str) -> None:
     staff = [{"slack_id": "UA1", "name": "A"}, {"slack_id": "UM1", "name": "M", "role": "manager"}]
-    settings = make_settings(tmp_path, db_url, [rec(1, COMPLAINT)], staff=staff)
-    clock = Clock(datetime(2026, 11, 10, 10, tzinfo=UTC))
+    settings = make_settings(tmp_path, db_url, [rec(1, COMPLAINT, created_at="2026-11-10T09:01:00Z")], staff=staff)
+    posted = datetime(2026, 11, 10, 9, 1, tzinfo=UTC)  # the clocks count from the customer's post
+    clock = Clock(posted + timedelta(minutes=1))  # collected a minute later
     run_source(db, settings, settings.sources[0], now=clock)
     with db.sessions() as s:
         priority = s.scalars(select(Case)).one().priority
@@ -97,7 +98,7 @@ def test_sla_reminder_at_75_percent_then_breach_escalates(tmp_path: Path, db: Da
     def tick_at(minutes: float) -> list[str]:
         with db.sessions() as s, s.begin():
             before = s.scalar(select(func.max(Outbox.id)))
-            sla.tick(s, settings, datetime(2026, 11, 10, 10, tzinfo=UTC) + timedelta(minutes=minutes))
+            sla.tick(s, settings, posted + timedelta(minutes=minutes))
             return [o.kind for o in s.scalars(select(Outbox).where(Outbox.id > before).order_by(Outbox.id))]
 
     assert tick_at(0.75 * target - 1) == []
@@ -158,9 +159,10 @@ def test_waiting_raises_priority_without_a_new_post(tmp_path: Path, db: Database
     """An unanswered case climbs the queue as it waits (``cases.priority.waiting_per_hour``), on the SLA tick,
     not only when the customer writes again; an answered one does not."""
     weights = {"waiting_per_hour": 10, "waiting_max": 40, "thresholds": {"critical": 200, "high": 100, "normal": 1}}
-    records = [rec(1, COMPLAINT), rec(2, COMPLAINT.replace("two", "three"), author="other")]
+    at = {"created_at": "2026-11-10T09:01:00Z"}
+    records = [rec(1, COMPLAINT, **at), rec(2, COMPLAINT.replace("two", "three"), author="other", **at)]
     settings = make_settings(tmp_path, db_url, records, cases={"priority": weights})
-    start = datetime(2026, 11, 10, 10, tzinfo=UTC)
+    start = datetime(2026, 11, 10, 9, 1, tzinfo=UTC)  # the waiting case's customer posted then (waiting counts from it)
     run_source(db, settings, settings.sources[0], now=Clock(start))
     with db.sessions() as s, s.begin():
         waiting, answered = s.scalars(select(Case).order_by(Case.id)).all()

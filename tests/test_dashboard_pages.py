@@ -195,3 +195,22 @@ def test_web_digest_keeps_the_navigation_and_has_a_period_picker(client: TestCli
     assert 'href="/trends"' in r.text and 'href="/cases"' in r.text and "Sign out" in r.text
     assert 'id="period"' in r.text and "week 2026-W47" in r.text
     assert r.text.count("<html") == 1 and r.text.count("<body") == 1
+
+
+def test_bulk_selection_groups_cases_into_an_incident_and_the_filter_finds_them(client: TestClient, db) -> None:  # type: ignore[no-untyped-def]
+    page = client.get("/cases")
+    token = _csrf(page.text)
+    r = client.post("/incidents/group", data={"case": ["4", "6", "8"], "title": "App login outage", "csrf": token})
+    m = re.search(r"Incident #(\d+) opened with 3 cases\.", r.text)
+    assert m, r.text[:3000]
+    incident = m.group(1)
+    assert total(client, f"status=all&incident={incident}") == 3 and 'id="incident"' in r.text
+    assert f"#{incident} App login outage (3)</option>" in r.text
+    r = client.post("/incidents/group", data={"case": ["9"], "incident": incident, "csrf": token})
+    assert f"1 case added to incident #{incident}." in r.text
+    assert total(client, f"status=all&incident={incident}") == 4
+    assert f"incident #{incident}</a>" in client.get("/cases/9").text  # the case page names its incident
+    r = client.post(f"/incidents/{incident}/action", data={"action": "acknowledge", "csrf": token})
+    assert f"Incident #{incident} acknowledged" in r.text
+    r = client.post("/incidents/group", data={"title": "nothing selected", "csrf": token})
+    assert "Select at least one open case." in r.text

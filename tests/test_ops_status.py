@@ -20,17 +20,20 @@ from gripewatch.models import Case, JobRun, Mention, Outbox, utcnow
 from gripewatch.runtime.jobs import run_once
 from gripewatch.runtime.metrics import HttpEndpoint, Metrics
 from gripewatch.runtime.retention import purge
-from tests.conftest import BRAND, make_settings, word, write_config
+from tests.conftest import BRAND, make_settings, recent, word, write_config
 
-RECS = [
-    {
-        "id": f"m{i}",
-        "text": f"@AcmeHelp acme cloud is broken again, order {word(i)}" if i % 2 else f"acme hub {i} is lovely",
-        "author": f"user{i}",
-        "created_at": "2026-11-10T10:00:00Z",
-    }
-    for i in range(10)
-]
+
+def recs() -> list[dict]:
+    """Ten live posts (collected as they come in: SLA clocks count from the post)."""
+    return [
+        {
+            "id": f"m{i}",
+            "text": f"@AcmeHelp acme cloud is broken again, order {word(i)}" if i % 2 else f"acme hub {i} is lovely",
+            "author": f"user{i}",
+            "created_at": recent(),
+        }
+        for i in range(10)
+    ]
 
 
 def url_of(db: Database) -> str:
@@ -38,7 +41,7 @@ def url_of(db: Database) -> str:
 
 
 def test_status_shows_sources_outbox_cases_and_jobs(tmp_path: Path, db: Database) -> None:
-    settings = make_settings(tmp_path, url_of(db), RECS)
+    settings = make_settings(tmp_path, url_of(db), recs())
     run_once(db, settings, _quiet())
     cfg = write_config(
         tmp_path,
@@ -70,7 +73,7 @@ def _quiet() -> ConsoleNotifier:
 
 
 def test_healthz_and_metrics(tmp_path: Path, db: Database) -> None:
-    settings = make_settings(tmp_path, url_of(db), RECS)
+    settings = make_settings(tmp_path, url_of(db), recs())
     run_once(db, settings, _quiet())
     metrics = Metrics(db, settings)
     metrics.observe("source:replay", "ok", 0.2)
@@ -99,7 +102,11 @@ def test_json_logs_redact_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[
     from gripewatch.cli.common import setup_logging
 
     settings = make_settings(
-        tmp_path, "sqlite://", RECS, slack={"mode": "api", "token": "xoxb-very-secret-1234"}, logging={"format": "json"}
+        tmp_path,
+        "sqlite://",
+        recs(),
+        slack={"mode": "api", "token": "xoxb-very-secret-1234"},
+        logging={"format": "json"},
     )
     setup_logging(settings, 0, None, logging.INFO)
     logging.getLogger("gripewatch.test").warning("token is %s", "xoxb-very-secret-1234")
@@ -111,7 +118,7 @@ def test_json_logs_redact_secrets(tmp_path: Path, capsys: pytest.CaptureFixture[
 
 
 def test_retention_purges_old_texts_and_keeps_cases(tmp_path: Path, db: Database) -> None:
-    settings = make_settings(tmp_path, url_of(db), RECS, retention={"days": 30})
+    settings = make_settings(tmp_path, url_of(db), recs(), retention={"days": 30})
     old = datetime.now(UTC) - timedelta(days=40)
     run_once(db, settings, _quiet())
     with db.session() as s:

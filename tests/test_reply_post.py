@@ -20,7 +20,7 @@ from gripewatch.db import Database
 from gripewatch.errors import ReplyRefused
 from gripewatch.models import Case, CaseEvent, Mention, Outbox, Reply
 from gripewatch.pipeline import run_source
-from tests.conftest import make_settings
+from tests.conftest import make_settings, recent
 from tests.fakes.answer import PostingBluesky, PostingMastodon
 from tests.test_collectors_recorded import JsonSerializer, PlaceholderPersister
 
@@ -58,7 +58,7 @@ def record(ext: str, text: str = COMPLAINT, author: str = "dana", **extra: Any) 
         "author": author,
         "author_name": "Dana Smith",
         "author_id": f"id-{author}",
-        "created_at": "2026-11-10T09:00:00Z",
+        "created_at": recent(),  # a live post (an old one would be a backlog case without a card)
         "url": f"https://example/{ext}",
         **extra,
     }

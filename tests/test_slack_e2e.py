@@ -31,7 +31,7 @@ from gripewatch.db import Database
 from gripewatch.models import Case, CaseEvent, Feedback, Outbox
 from gripewatch.pipeline import run_source
 from gripewatch.runtime.jobs import deliver
-from tests.conftest import BRAND, make_settings, word
+from tests.conftest import BRAND, make_settings, recent, word
 from tests.fakes.slack import FakeSlack
 
 T0 = datetime.now(UTC).replace(microsecond=0)  # outbox rows are stamped with the real time
@@ -57,7 +57,7 @@ def rec(i: int, text: str, author: str = "dana", **extra: Any) -> dict[str, Any]
         "id": f"t{i}",
         "text": text,
         "author": author,
-        "created_at": f"2026-11-10T09:{i % 60:02d}:00Z",
+        "created_at": recent(i % 60),
         "url": f"https://x.com/{author}/status/{i}",
         "followers": 1200,
         **extra,
@@ -79,6 +79,7 @@ def slack_settings(tmp_path: Path, db_url: str, fake: FakeSlack, records: list[d
             "channels": {"alerts": "#care", "escalations": "#esc"},
             **slack,
         },
+        outbox={"per_channel_per_second": 0},  # these tests run on a simulated clock; pacing: test_outbox_pacing
         staff=[
             {"slack_id": AGENT, "name": "Ann", "capacity": 5},
             {"slack_id": AGENT2, "name": "Bo", "capacity": 5},

@@ -17,7 +17,7 @@ from gripewatch.alerts.outbox import dispatch
 from gripewatch.alerts.slack import SlackNotifier
 from gripewatch.db import Database
 from gripewatch.runtime.jobs import collect_source
-from tests.conftest import make_settings
+from tests.conftest import make_settings, recent
 from tests.fakes.slack import FakeSlack
 from tests.test_digest_build import demo_digest  # noqa: F401  (the demo week's digest, a fixture)
 
@@ -55,9 +55,9 @@ def test_hostile_post_and_author_reach_slack_escaped(
 ) -> None:
     records = [
         {"id": "1", "text": HOSTILE, "author": "<!here>", "author_name": "<@U0BOSS1> *boss*",
-         "created_at": "2026-11-20T08:01:00Z", "url": "https://x.com/a/status/1?a=1&b=<2>|x"},
+         "created_at": recent(1), "url": "https://x.com/a/status/1?a=1&b=<2>|x"},
         {"id": "2", "text": "@AcmeHelp still nothing <!channel> " + HOSTILE, "author": "<!here>",
-         "created_at": "2026-11-20T08:02:00Z", "url": "javascript:alert(1)"},
+         "created_at": recent(2), "url": "javascript:alert(1)"},
     ]  # fmt: skip
     send_all(tmp_path, db, db_url, fake_slack, records)
     posted = fake_slack.posted()
@@ -79,7 +79,7 @@ def test_hostile_post_and_author_reach_slack_escaped(
     # the suggested reply (a code block the agent copies) names the author escaped
     reply = next(s for s in strings(sent[0]["blocks"]) if "Suggested reply" in s)
     assert "Hi @&lt;!here&gt;," in reply and reply.count("```") == 2
-    assert "Topics: billing refunds" in card  # our identifiers read as words
+    assert "Topics: Billing and refunds" in card  # our identifiers read as words (analysis.topics.display_name)
 
 
 def test_mrkdwn_control_characters_cannot_restyle_the_card() -> None:

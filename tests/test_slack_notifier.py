@@ -12,7 +12,7 @@ from gripewatch.alerts.slack import SlackNotifier
 from gripewatch.db import Database
 from gripewatch.models import Outbox
 from gripewatch.runtime.jobs import collect_source
-from tests.conftest import make_settings
+from tests.conftest import make_settings, recent
 from tests.fakes.slack import FakeSlack
 
 COMPLAINT = "@AcmeHelp acme cloud lost all my photos, still waiting 3 days for a refund. Worst service ever!"
@@ -31,14 +31,18 @@ class Clock:
 
 def ingest(tmp_path: Path, db: Database, db_url: str, fake: FakeSlack, records: list[dict]):  # type: ignore[no-untyped-def]
     settings = make_settings(
-        tmp_path, db_url, records, slack={"mode": "api", "token": "xoxb-test", "base_url": fake.base_url}
+        tmp_path,
+        db_url,
+        records,
+        slack={"mode": "api", "token": "xoxb-test", "base_url": fake.base_url},
+        outbox={"per_channel_per_second": 0},  # a simulated clock; pacing is test_outbox_pacing's
     )
     collect_source(db, settings, "replay", "test")
     return settings
 
 
 def rec(i: int, author: str, text: str = COMPLAINT) -> dict:
-    return {"id": str(i), "text": text, "author": author, "created_at": f"2026-11-20T08:{i:02d}:00Z"}
+    return {"id": str(i), "text": text, "author": author, "created_at": recent(i)}
 
 
 def test_500_then_429_then_ok_gives_exactly_one_message(

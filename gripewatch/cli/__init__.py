@@ -5,7 +5,7 @@ only when its command runs or ``--help`` lists it, and each imports the heavy li
 (SQLAlchemy, numpy, rich, the platform clients) inside its functions. Library errors become
 one-line messages and exit codes in :mod:`gripewatch.cli.common`, nowhere else.
 
-Modules: ``run`` (demo, run-once, score, feedback), ``cases``, ``customers``, ``slack``,
+Modules: ``run`` (demo, run-once, score, feedback), ``cases``, ``incidents``, ``customers``, ``slack``,
 ``sources`` (sources, backfill), ``dashboards`` (digest, dashboard, spikes), ``model``,
 ``ops`` (serve, status), ``admin`` (db, config); ``summary`` and ``scoring`` format their output.
 """
@@ -26,6 +26,7 @@ COMMANDS = {
     "score": "gripewatch.cli.run:score",
     "feedback": "gripewatch.cli.run:feedback_cmd",
     "cases": "gripewatch.cli.cases:cases",
+    "incidents": "gripewatch.cli.incidents:incidents",
     "customers": "gripewatch.cli.customers:customers_group",
     "slack": "gripewatch.cli.slack:slack_group",
     "sources": "gripewatch.cli.sources:sources_cmd",

@@ -168,7 +168,7 @@ def serve_demo(directory: str | None, host: str | None, port: int | None, verbos
     from rich.console import Console
 
     from gripewatch.alerts.console import ConsoleNotifier
-    from gripewatch.cli.run import demo_settings
+    from gripewatch.cli.run import demo_settings, live_copy
     from gripewatch.dashboards.auth import hash_password as make_hash
     from gripewatch.dashboards.web import create_app
     from gripewatch.runtime.jobs import run_once
@@ -182,10 +182,11 @@ def serve_demo(directory: str | None, host: str | None, port: int | None, verbos
         "users": [{"username": "demo", "name": "Demo", "password_hash": make_hash(password), "slack_id": "U0AGENT01"}],
     }
     fresh = not db_file.exists()
-    settings = demo_settings(db_file, dashboard=dashboard)
-    db = open_db(settings)
-    if fresh and run:
-        run_once(db, settings, ConsoleNotifier(Console(file=io.StringIO())))
+    with tempfile.TemporaryDirectory(prefix="gripewatch-demo-data-") as data:  # as `gripewatch demo`: live posts
+        settings = demo_settings(db_file, live_copy(Path(data)), dashboard=dashboard)
+        db = open_db(settings)
+        if fresh and run:
+            run_once(db, settings, ConsoleNotifier(Console(file=io.StringIO())))
     click.echo(f"demo database {db_file}; sign in as user demo, password {password} (valid for this run only)")
     serve(create_app(settings, db), host or "127.0.0.1", port or 8000, verbose)
 

@@ -48,7 +48,9 @@ def demo(directory: str | None, quiet: bool, dashboard: bool, port: int) -> None
     """Run the whole pipeline over the bundled demo data on a fresh database.
 
     Mentions of the fictional brand Acme are collected, scored, turned into
-    cases and alerted to the terminal; a summary follows.
+    cases and alerted to the terminal; a summary follows. The demo's posts
+    (13 days of them) are replayed as if they had come in over the last
+    12 hours, so each is a live complaint on the customer's clock.
 
     With --dashboard the web dashboard then serves the demo database.
 
@@ -65,11 +67,12 @@ def demo(directory: str | None, quiet: bool, dashboard: bool, port: int) -> None
     db_file = folder / "gripewatch.db"
     if db_file.exists():
         raise CliError(f"{db_file} exists already; the demo needs a fresh database (choose another --dir)")
-    settings = demo_settings(db_file)
-    setup_logging(settings, 0, None, logging.WARNING)
-    db = open_db(settings)
-    notifier = ConsoleNotifier(Console(file=io.StringIO() if quiet else sys.stdout, highlight=False))
-    report = run_once(db, settings, notifier)
+    with tempfile.TemporaryDirectory(prefix="gripewatch-demo-data-") as data:  # nothing left behind
+        settings = demo_settings(db_file, live_copy(Path(data)))
+        setup_logging(settings, 0, None, logging.WARNING)
+        db = open_db(settings)
+        notifier = ConsoleNotifier(Console(file=io.StringIO() if quiet else sys.stdout, highlight=False))
+        report = run_once(db, settings, notifier)
     console.print(summary_table(db, report, title=f"gripewatch demo · database {db_file}"))
     if dashboard:
         from gripewatch.cli.dashboards import serve_demo
@@ -78,16 +81,36 @@ def demo(directory: str | None, quiet: bool, dashboard: bool, port: int) -> None
         serve_demo(str(folder), None, port, 0, run=False)
 
 
-def demo_settings(db_file: Path, **sections: object) -> Settings:
+def demo_settings(db_file: Path, mentions: Path | None = None, **sections: object) -> Settings:
     import yaml
 
     from gripewatch.config import settings_from_dict
 
     data = yaml.safe_load(resources.files("gripewatch").joinpath("demo/config.yaml").read_text("utf-8"))
     data["database"] = {"url": f"sqlite:///{db_file.resolve()}"}
-    data["sources"][0]["path"] = str(resources.files("gripewatch").joinpath("demo/mentions.jsonl"))
+    data["sources"][0]["path"] = str(mentions or resources.files("gripewatch").joinpath("demo/mentions.jsonl"))
     data.update(sections)
     return settings_from_dict(data, "<bundled demo config>")
+
+
+def live_copy(folder: Path, hours: float = 12.0) -> Path:
+    """The demo data with its posts moved (in order, spacing scaled) into the last ``hours``, written to
+    ``folder``: the demo's complaints are live ones, not a backlog (``cases.backfill_after_hours``)."""
+    import json
+    from datetime import UTC, datetime, timedelta
+
+    text = resources.files("gripewatch").joinpath("demo/mentions.jsonl").read_text("utf-8")
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    times = [datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")) for r in rows]
+    first, last = min(times), max(times)
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    scale = timedelta(hours=hours) / max(last - first, timedelta(seconds=1))
+    out = folder / "demo-mentions.jsonl"
+    with out.open("w", encoding="utf-8") as f:
+        for r, t in zip(rows, times, strict=True):
+            at = now - (last - t) * scale
+            f.write(json.dumps({**r, "created_at": at.isoformat().replace("+00:00", "Z")}, ensure_ascii=False) + "\n")
+    return out
 
 
 @click.command("run-once")

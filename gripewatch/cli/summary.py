@@ -70,6 +70,9 @@ def _case_dict(c: Case) -> dict[str, Any]:
         "assignee": c.assignee,
         "mentions": c.mention_count,
         "opened_at": c.opened_at.isoformat(),
+        "customer_since": (c.customer_since or c.opened_at).isoformat(),
+        "backfill": bool(c.backfill),
+        "incident_id": c.incident_id,
         "first_response_at": c.first_response_at.isoformat() if c.first_response_at else None,
         "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
         "summary": c.summary,
@@ -136,7 +139,9 @@ def print_case(console: Console, d: dict[str, Any]) -> None:
         markup=False,
     )
     console.print(
-        f"opened {d['opened_at']} · first response {d['first_response_at'] or '-'} · resolved {d['resolved_at'] or '-'}"
+        f"customer posted {d['customer_since']} · opened {d['opened_at']}{' (backlog)' if d.get('backfill') else ''}"
+        f" · first response {d['first_response_at'] or '-'} · resolved {d['resolved_at'] or '-'}"
+        + (f" · incident #{d['incident_id']}" if d.get("incident_id") else "")
     )
     console.print("\n[bold]Mentions[/bold]")
     for m in d["mentions_detail"]:

@@ -8,6 +8,7 @@ It returns plain JSON-able data; ``render`` turns it into rich tables.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,7 @@ from gripewatch.db import Database
 from gripewatch.models import OPEN_STATUSES, Case, JobRun, Lease, Outbox, SourceState
 from gripewatch.runtime.polling import poll_interval
 
-# open cases without a first response, by how long they have waited
+# open cases without a first response, by how long the customer has waited (from their post)
 WAIT_BUCKETS = ((timedelta(hours=1), "waiting <1h"), (timedelta(hours=4), "waiting 1-4h"), (None, "waiting >4h"))
 
 
@@ -43,12 +44,21 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
             )
         )
         dead = s.scalar(select(func.count(Outbox.id)).where(Outbox.dead.is_(True))) or 0
+        per_channel = s.execute(
+            select(Outbox.channel, Outbox.kind, Case.slack_channel, Outbox.created_at)
+            .outerjoin(Case, Case.id == Outbox.case_id)
+            .where(Outbox.sent_at.is_(None), Outbox.dead.is_(False))
+        ).all()
         by_status = dict(
             s.execute(
                 select(Case.status, func.count(Case.id)).where(Case.status.in_(OPEN_STATUSES)).group_by(Case.status)
             ).all()
         )
-        waiting = s.execute(select(Case.opened_at, Case.first_response_at).where(Case.status.in_(OPEN_STATUSES))).all()
+        waiting = s.execute(
+            select(func.coalesce(Case.customer_since, Case.opened_at), Case.first_response_at, Case.backfill).where(
+                Case.status.in_(OPEN_STATUSES)
+            )
+        ).all()
         latest = select(JobRun.job, func.max(JobRun.started_at).label("at")).group_by(JobRun.job).subquery("latest")
         runs = s.scalars(
             select(JobRun)
@@ -62,11 +72,12 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
             .limit(1)
         )
     sla: dict[str, int] = {"answered": 0, **{label: 0 for _, label in WAIT_BUCKETS}}
-    for opened_at, first_response_at in waiting:
+    backlog_cases = sum(1 for *_, bf in waiting if bf)
+    for since, first_response_at, _bf in waiting:
         if first_response_at is not None:
             sla["answered"] += 1
             continue
-        age = now - opened_at
+        age = now - since  # the customer's wait, from their post
         sla[next(label for limit, label in WAIT_BUCKETS if limit is None or age < limit)] += 1
     sources = []
     for src in settings.sources:
@@ -96,8 +107,13 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
             "dead": dead,
             "oldest_pending_at": _iso(oldest),
             "oldest_pending_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else None,
+            "by_channel": _by_channel(per_channel, now),
         },
-        "open_cases": {"by_status": {st: by_status.get(st, 0) for st in OPEN_STATUSES}, "first_response": sla},
+        "open_cases": {
+            "by_status": {st: by_status.get(st, 0) for st in OPEN_STATUSES},
+            "first_response": sla,
+            "backfill": backlog_cases,
+        },
         "jobs": [
             {
                 "job": r.job,
@@ -110,6 +126,26 @@ def snapshot(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
         ],
         "last_digest": {"at": _iso(digest.started_at), "holder": digest.holder} if digest else None,
     }
+
+
+def _by_channel(rows: Sequence[Any], now: datetime) -> list[dict[str, Any]]:
+    """The backlog per Slack channel (a thread message counts where its case's card is), oldest first."""
+    from gripewatch.alerts.outbox import THREADED
+
+    found: dict[str, dict[str, Any]] = {}
+    for channel, kind, case_channel, created in rows:
+        where = (case_channel if kind in THREADED and case_channel else channel) or "(case thread)"
+        b = found.setdefault(where, {"channel": where, "pending": 0, "oldest": created})
+        b["pending"] += 1
+        b["oldest"] = min(b["oldest"], created)
+    return [
+        {
+            "channel": b["channel"],
+            "pending": b["pending"],
+            "oldest_age_seconds": round((now - b["oldest"]).total_seconds(), 1),
+        }
+        for b in sorted(found.values(), key=lambda b: b["oldest"])
+    ]
 
 
 def _short(iso: str | None) -> str:
@@ -149,7 +185,10 @@ def render(snap: dict[str, Any]) -> Group:
     digest = snap["last_digest"]
     lines = Table.grid(padding=(0, 2))
     lines.add_row("outbox", f"{ob['pending']} pending ({ob['retrying']} retrying){oldest}; {ob['dead']} given up")
-    lines.add_row("open cases", statuses)
+    for b in ob.get("by_channel", []):
+        lines.add_row("", f"{b['channel']}: {b['pending']} pending, oldest {b['oldest_age_seconds']:.0f}s old")
+    backlog = f" ({cases['backfill']} from backlog)" if cases.get("backfill") else ""
+    lines.add_row("open cases", statuses + backlog)
     lines.add_row("first response", sla)
     lines.add_row("last digest", Text(f"{_short(digest['at'])} by {digest['holder']}" if digest else "never"))
     return Group(src, lines, jobs, held)

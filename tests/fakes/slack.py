@@ -4,7 +4,8 @@ Point the real ``slack_sdk.WebClient(base_url=fake.base_url)`` at it. It keeps
 posted messages per channel (with their metadata, so history look-ups work),
 and can be told to fail the next calls: ``fake.fail_next(500)``,
 ``fake.fail_next(429, retry_after=1)``, ``fake.fail_next(200, error="channel_not_found")``,
-or to be down (every call 503) while ``fake.down`` is true. Channels for
+or to be down (every call 503) while ``fake.down`` is true. ``fake.times`` holds when each request
+arrived (``time.monotonic()``), for rate checks. Channels for
 ``conversations.list``/``conversations.info`` are registered with
 ``fake.add_channel("#care", private=True)``; ``chat.postEphemeral`` calls are
 kept in ``fake.ephemeral``.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 class FakeSlack:
     def __init__(self) -> None:
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.times: list[float] = []  # time.monotonic() of each request, beside ``requests``
         self.messages: dict[str, list[dict[str, Any]]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.failures: list[tuple[int, str | None, float | None]] = []
@@ -110,6 +113,7 @@ class FakeSlack:
     def handle(self, method: str, args: dict[str, Any], auth: str) -> tuple[int, dict[str, Any], dict[str, str]]:
         with self._lock:
             self.requests.append((method, args))
+            self.times.append(time.monotonic())
             if self.down:
                 return 503, {"ok": False, "error": "service_unavailable"}, {}
             if self.failures:
