@@ -59,12 +59,12 @@ class Trends:
     days: list[date]
     mentions: list[int]
     complaints: list[int]
-    by_topic: list[tuple[str, float]]
-    by_brand: list[tuple[str, float]]
-    by_source: list[tuple[str, float]]
-    by_language: list[tuple[str, float]]
-    first_response: list[tuple[str, float]]
-    resolution: list[tuple[str, float]]
+    by_topic: list[tuple[str, int]]
+    by_brand: list[tuple[str, int]]
+    by_source: list[tuple[str, int]]
+    by_language: list[tuple[str, int]]
+    first_response: list[tuple[str, int]]
+    resolution: list[tuple[str, int]]
     unanswered: int  # cases opened in the period still without a first response
     unresolved: int
     satisfaction: Satisfaction
@@ -101,7 +101,7 @@ def load_trends(s: Session, period: Period, now: datetime) -> Trends:
         key=lambda kv: -kv[1],
     )
 
-    def grouped(column: Any, name: Any = str) -> list[tuple[str, float]]:
+    def grouped(column: Any, name: Any = str) -> list[tuple[str, int]]:
         got = s.execute(select(column, func.count()).where(*in_period, complaint).group_by(column)).all()
         return sorted(((name(k) if k else "unknown", int(n)) for k, n in got), key=lambda kv: -kv[1])[:12]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -148,7 +149,7 @@ def dashboard_cmd(
     serve(create_app(settings, open_db(settings), host=bind), bind, port or cfg.port, verbose)
 
 
-def serve(app: object, host: str, port: int, verbose: int, login: str = "") -> None:
+def serve(app: Any, host: str, port: int, verbose: int, login: str = "") -> None:
     """Print where the dashboard is (and how to sign in), then serve it until Ctrl-C."""
     import uvicorn
 
