@@ -118,6 +118,22 @@ def test_every_page_at_desktop_and_phone_width(server: str, width: int) -> None:
                 _fits(page)
             page.screenshot(path=str(SHOTS / f"queue-topic-filter-{width}.png"), full_page=True)
 
+            # bulk selection: two open cases grouped into a new incident, the queue filtered to it
+            page.goto(f"{server}/cases?sort=newest")
+            boxes = page.locator("#queue input[name=case]")
+            picked = [boxes.nth(i).get_attribute("value") for i in (0, 1)]
+            boxes.nth(0).check()
+            boxes.nth(1).check()
+            page.fill("#bulk-title", f"Phone test {width}")
+            page.get_by_role("button", name="Group into incident").click()
+            expect(page.get_by_role("status").first).to_contain_text("opened with 2 cases")
+            expect(page.locator("#incident")).to_be_visible()
+            assert sorted(page.locator("#queue tbody tr").evaluate_all("rs => rs.map(r => r.dataset.case)")) == sorted(
+                picked
+            )
+            _fits(page)
+            page.screenshot(path=str(SHOTS / f"queue-incident-{width}.png"), full_page=True)
+
             # the case page: the card's content, Copy, fits
             page.goto(f"{server}/cases/1")
             _fits(page)
