@@ -82,10 +82,11 @@ class BlueskyCollector:
             return posts, body.get("cursor")
 
         yield from newest_first(
-            cursor, fetch, lambda p: parse_time(p["indexedAt"]).timestamp(), lambda p: str(p["uri"]), self._mention
+            cursor, fetch, lambda p: parse_time(p["indexedAt"]).timestamp(), lambda p: str(p["uri"]), self.normalise
         )
 
-    def _mention(self, post: dict[str, Any]) -> Mention:
+    def normalise(self, post: dict[str, Any]) -> Mention:
+        """One post view of searchPosts (raw JSON)."""
         record, author = post["record"], post["author"]
         text = record["text"]
         if not isinstance(text, str) or not text.strip():

@@ -62,9 +62,10 @@ class HackerNewsCollector:
                 page, pages = int(body.get("page", 0)), int(body.get("nbPages", 0))
                 return hits, (str(page + 1) if page + 1 < pages else None)
 
-            yield from newest_first(cursor, fetch, lambda h: int(h["created_at_i"]), _ident, self._mention)
+            yield from newest_first(cursor, fetch, lambda h: int(h["created_at_i"]), _ident, self.normalise)
 
-    def _mention(self, hit: dict[str, Any]) -> Mention:
+    def normalise(self, hit: dict[str, Any]) -> Mention:
+        """One Algolia hit (a story or a comment)."""
         title = hit.get("title") or hit.get("story_title") if "story" in hit.get("_tags", []) else None
         body = hit.get("comment_text") or hit.get("story_text") or ""
         text = "\n".join(p for p in (title, _plain(body)) if p)

@@ -19,7 +19,17 @@ from pydantic import Field, SecretStr
 if TYPE_CHECKING:
     from mastodon import Mastodon
 
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, TransientError, jsonable, parse_time
+from gripewatch.collectors.base import (
+    Edge,
+    Mention,
+    NetworkOptions,
+    Page,
+    Rejected,
+    TransientError,
+    jsonable,
+    parse_time,
+)
+from gripewatch.collectors.bounds import normalised, safe_raw, why
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 
@@ -75,14 +85,18 @@ class MastodonCollector:
                 statuses = self.edge.call(key, fetch, min_id)
                 if not statuses:
                     break
-                mentions, skipped = [], []
+                mentions: list[Mention] = []
+                skipped: list[Rejected] = []
                 newest = int(min_id) if min_id else 0
                 for st in statuses:
                     try:
-                        newest = max(newest, int(st["id"]))
-                        mentions.append(self._mention(st))
-                    except (KeyError, TypeError, ValueError, AttributeError) as e:
-                        skipped.append(f"status {st.get('id', '?') if hasattr(st, 'get') else '?'}: {e}")
+                        sid = int(st["id"])
+                    except Exception as e:  # hostile input: quarantined, its page goes on
+                        skipped.append(Rejected(f"status without id: {why(e)}", safe_raw(st)))
+                        continue
+                    newest = max(newest, sid)
+                    m = normalised(self.normalise, st, str(sid))
+                    (mentions if isinstance(m, Mention) else skipped).append(m)  # type: ignore[arg-type]
                 state[key] = {"min_id": str(newest)}
                 yield Page(mentions, {k: dict(v) for k, v in state.items()}, skipped)
                 if min_id is None:
@@ -103,7 +117,8 @@ class MastodonCollector:
             )
         return streams
 
-    def _mention(self, st: Any) -> Mention:
+    def normalise(self, st: Any) -> Mention:
+        """One status (Mastodon.py's dict, or its JSON as stored)."""
         account = st["account"]
         reblog = st.get("reblog")
         content = _plain(st["content"] or (reblog or {}).get("content") or "")

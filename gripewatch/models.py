@@ -7,6 +7,7 @@
     Feedback      staff corrections of the complaint model
     SpikeAlert    last complaint spike alerted per brand and topic (cooldown)
     JobRun        one row per run of a leased job (start, end, holder, outcome)
+    RejectedRecord  quarantined records: could not be normalised or stored (``gripewatch rejected``)
 
 All timestamps are stored as UTC and come back timezone-aware.
 """
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -80,7 +82,7 @@ class Author(Base):
     key: Mapped[str] = mapped_column(String(255))  # platform user id, else lower-cased handle
     handle: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(255))
-    followers: Mapped[int | None] = mapped_column(Integer)
+    followers: Mapped[int | None] = mapped_column(BigInteger)  # clamped to 64-bit at normalisation
     tier: Mapped[str | None] = mapped_column(String(32))
     lifetime_value: Mapped[float | None] = mapped_column(Float)
     customer_key: Mapped[str | None] = mapped_column(String(255), index=True)  # links identities
@@ -269,3 +271,26 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None]
     outcome: Mapped[str | None] = mapped_column(String(24))  # ok | error | rate_limited | db_down | interrupted
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RejectedRecord(Base):
+    """A record of a source the pipeline could not take: unreadable, out of bounds, or refused by the database.
+
+    Quarantined in the transaction of its page (the cursor moves past it). ``key`` tells
+    sightings apart (the id and the payload): the same record seen again adds to ``count``.
+    ``raw`` is the payload as JSON (ASCII), cut at ``gripewatch.quarantine.RAW_LIMIT``.
+    """
+
+    __tablename__ = "rejected"
+    __table_args__ = (UniqueConstraint("source", "key", name="uq_rejected_source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text, default="null")
+    raw_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    count: Mapped[int] = mapped_column(Integer, default=1)
