@@ -46,7 +46,11 @@ WILD = st.recursive(
 NUMBER = st.one_of(
     st.integers(0, 1_790_000_000),  # plausible epochs and counts
     st.floats(0, 1.79e9),
-    st.integers(), st.integers(-(2**70), 2**70), st.floats(), st.just(10**30), st.sampled_from(["12", "1e30", "x"])
+    st.integers(),
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    st.just(10**30),
+    st.sampled_from(["12", "1e30", "x"]),
 )
 DATE = st.one_of(
     st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)).map(
