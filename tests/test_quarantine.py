@@ -89,6 +89,8 @@ def test_poison_records_are_quarantined_and_the_good_ones_stored(tmp_path: Path,
 
     health = invoke(cfg, "sources", "--json")
     assert json.loads(health.output.splitlines()[0])["rejected"] == 4
+    table = invoke(cfg, "sources")
+    assert "rejected" in table.output and "4 record(s) in quarantine" in table.output
 
     # the source is not blocked: the next run stores the next page
     with (tmp_path / "mentions.jsonl").open("a", encoding="utf-8") as fh:
