@@ -17,7 +17,7 @@ import pytest
 from gripewatch.collectors import REGISTRY
 from gripewatch.collectors.base import Mention, Rejected
 from gripewatch.collectors.bounds import EPOCH, INT64_MAX, LIMITS, TEXT_FIELDS, normalised
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from gripewatch.config import settings_from_dict
@@ -52,11 +52,14 @@ NUMBER = st.one_of(
     st.just(10**30),
     st.sampled_from(["12", "1e30", "x"]),
 )
+PLAUSIBLE = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2026, 11, 1))
 DATE = st.one_of(
     st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)).map(
         datetime.isoformat
     ),
-    st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2026, 11, 1)).map(lambda d: d.isoformat() + "Z"),
+    PLAUSIBLE.map(lambda d: d.isoformat() + "Z"),
+    PLAUSIBLE.map(lambda d: d.strftime("%a, %d %b %Y %H:%M:%S GMT")),
+    PLAUSIBLE.map(lambda d: d.timestamp()),
     NUMBER,
     st.sampled_from(
         [
@@ -161,9 +164,27 @@ SHAPES: dict[str, st.SearchStrategy[Any]] = {
         },
     ),
     "rss": obj(
-        {"id": TEXT | ANY},
-        {"link": ANY, "title": TEXT | ANY, "summary": TEXT | ANY, "published": DATE, "updated": DATE, "author": ANY},
+        {"id": TEXT | ANY, "title": TEXT | ANY, "published": DATE},
+        {"link": ANY, "summary": TEXT | ANY, "updated": DATE, "author": ANY},
     ),
+}
+
+
+AT = "2026-11-10T10:00:00Z"
+#: One good item per platform, always tried first (the strategies reach both outcomes whatever they draw).
+VALID: dict[str, Any] = {
+    "replay": {"id": "1", "text": "acme", "created_at": AT},
+    "x": {"id": "1", "text": "acme", "created_at": AT, "_author": {"username": "a"}},
+    "reddit": {"name": "t1_a", "created_utc": 1763000000.0, "body": "acme"},
+    "mastodon": {"id": "1", "content": "<p>acme</p>", "created_at": AT, "account": {"id": 1, "acct": "a"}},
+    "bluesky": {
+        "uri": "at://did:plc:a/app.bsky.feed.post/1",
+        "indexedAt": AT,
+        "record": {"text": "acme"},
+        "author": {"did": "did:plc:a", "handle": "a"},
+    },
+    "hackernews": {"objectID": "1", "created_at_i": 1763000000, "comment_text": "acme"},
+    "rss": {"id": "1", "title": "acme", "published": AT},
 }
 
 
@@ -193,9 +214,12 @@ def test_property_normalisation_gives_a_bounded_mention_or_a_reason(kind: str, t
 
     @settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
     @given(item=SHAPES[kind])
+    @example(item=VALID[kind])
+    @example(item=None)
     def check(item: Any) -> None:
         now = datetime.now(UTC)
         out = normalised(collector.normalise, item, now=now)
+        event("mention" if isinstance(out, Mention) else "rejected")  # --hypothesis-show-statistics
         if isinstance(out, Mention):
             seen["mention"] += 1
             assert_within_bounds(out, now)
@@ -205,4 +229,4 @@ def test_property_normalisation_gives_a_bounded_mention_or_a_reason(kind: str, t
             json.dumps(out.raw, allow_nan=False)
 
     check()
-    assert seen["mention"] and seen["rejected"], seen  # the strategies reach both outcomes
+    assert seen["mention"] and seen["rejected"], seen

@@ -3,8 +3,9 @@ every good record stored once, every bad one quarantined, the cursor advanced pa
 them, and the next page stored.
 
 Good records carry hostile but storable values (NUL and control characters in the text and
-the author, followers of 10^30, any Unicode); bad ones cannot be stored (dates before 1970,
-after tomorrow, 1e30, Infinity, NaN, unreadable; no id or text; not JSON; not an object).
+the author, lone surrogates, followers of 10^30, any Unicode); bad ones cannot be stored (dates
+before 1970, after tomorrow, 1e30, Infinity, NaN, unreadable; no id or text; an id longer than
+its column; not JSON; not an object).
 Each example is a fresh source (its own name and file) in one database per test, and 50
 examples per database in the ``ci`` profile (the database makes each example ~100× dearer
 than the pure properties); ``HYPOTHESIS_PROFILE=long`` runs 20× more.
@@ -31,7 +32,7 @@ from tests.conftest import BRAND
 EXAMPLES = 1000 if os.environ.get("HYPOTHESIS_PROFILE") == "long" else 50
 _n = itertools.count()
 
-CHARS = st.characters(categories=["L", "N", "P", "S", "Z", "Cc", "Cf", "M"])
+CHARS = st.characters(categories=["L", "N", "P", "S", "Z", "Cc", "Cf", "Cs", "M"])
 TEXT = st.text(CHARS, max_size=60)
 
 
@@ -66,7 +67,7 @@ BAD_DATES = [
 @st.composite
 def bad(draw: st.DrawFn, i: int) -> str:
     """One line that cannot become a mention (unique, so each is its own quarantined record)."""
-    kind = draw(st.sampled_from(["date", "nan", "inf", "no text", "no id", "not json", "not an object"]))
+    kind = draw(st.sampled_from(["date", "nan", "inf", "no text", "no id", "id too long", "not json", "not an object"]))
     if kind == "date":
         return json.dumps({"id": f"b{i}", "text": "acme", "created_at": draw(st.sampled_from(BAD_DATES))})
     if kind in ("nan", "inf"):
@@ -75,6 +76,8 @@ def bad(draw: st.DrawFn, i: int) -> str:
         return json.dumps(
             {"id": f"b{i}", "created_at": "2026-11-10T10:00:00Z", "text": draw(st.sampled_from(["", None]))}
         )
+    if kind == "id too long":
+        return json.dumps({"id": f"b{i}" + "x" * 300, "text": "acme", "created_at": "2026-11-10T10:00:00Z"})
     if kind == "no id":
         return json.dumps({"text": f"acme {i}", "created_at": "2026-11-10T10:00:00Z"})
     if kind == "not json":
