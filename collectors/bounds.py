@@ -130,26 +130,28 @@ def _text(name: str, v: Any) -> str | None:
 def _date(v: Any, now: datetime) -> datetime:
     if not isinstance(v, datetime):
         raise ValueError(f"created_at is not a date ({type(v).__name__})")
-    if v.tzinfo is None:
-        v = v.replace(tzinfo=UTC)
-    if not EPOCH <= v <= now + FUTURE:
-        raise ValueError(f"created_at {v.isoformat()} is outside 1970 … now + 1 day")
-    return v.astimezone(UTC)
+    at: datetime = v if v.tzinfo is not None else v.replace(tzinfo=UTC)
+    if not EPOCH <= at <= now + FUTURE:
+        raise ValueError(f"created_at {at.isoformat()} is outside 1970 … now + 1 day")
+    return at.astimezone(UTC)
 
 
 def count(v: Any) -> int | None:
     """A follower (or other) count as an int in 0 … 2^63-1, or None when it is not a number."""
+    n: int
     if v is None or isinstance(v, bool):
         return None
     if isinstance(v, float):
         if not math.isfinite(v):
             return None
-        v = int(v)
+        n = int(v)
     elif isinstance(v, str):
         try:
-            v = int(v.strip())
+            n = int(v.strip())
         except ValueError:
             return None
-    elif not isinstance(v, int):
+    elif isinstance(v, int):
+        n = v
+    else:
         return None
-    return max(0, min(v, INT64_MAX))
+    return max(0, min(n, INT64_MAX))

@@ -124,7 +124,7 @@ class RedditCollector:
                 raise
 
         mentions: list[Mention] = []
-        skipped: list[str] = []
+        skipped: list[Rejected] = []
         while True:
             item = self.edge.call(f"{kind} stream", next_item)
             if item is None:

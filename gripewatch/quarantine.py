@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gripewatch.collectors.base import Mention as Incoming
@@ -64,13 +64,6 @@ def dump_raw(raw: Any) -> tuple[str, bool]:
     except (TypeError, ValueError, RecursionError):
         text = json.dumps(repr(raw)[:RAW_LIMIT])
     return (text[:RAW_LIMIT], True) if len(text) > RAW_LIMIT else (text, False)
-
-
-def counts(s: Session) -> dict[str, int]:
-    """Records in quarantine per source."""
-    return dict(
-        s.execute(select(RejectedRecord.source, func.count(RejectedRecord.id)).group_by(RejectedRecord.source)).all()
-    )  # type: ignore[arg-type]
 
 
 @dataclass

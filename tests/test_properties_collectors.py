@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gripewatch.collectors import REGISTRY
-from gripewatch.collectors.base import Mention, Rejected
-from gripewatch.collectors.bounds import EPOCH, INT64_MAX, LIMITS, TEXT_FIELDS, normalised
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from gripewatch.collectors import REGISTRY
+from gripewatch.collectors.base import Mention, Rejected
+from gripewatch.collectors.bounds import EPOCH, INT64_MAX, LIMITS, TEXT_FIELDS, normalised
 from gripewatch.config import settings_from_dict
 
 BRAND = {"name": "Acme", "keywords": ["acme"], "handles": {"x": "AcmeHelp"}}

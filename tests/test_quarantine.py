@@ -150,9 +150,8 @@ def test_a_record_that_fails_at_insert_does_not_poison_its_page(
 ) -> None:
     """Bounds missed something (simulated: none applied) and the database refuses one record:
     its savepoint is rolled back, it is quarantined, the posts after it are stored, the cursor moves."""
-    from gripewatch.collectors import bounds
-
     from gripewatch import pipeline
+    from gripewatch.collectors import bounds
 
     monkeypatch.setattr(pipeline, "bounded", lambda m, now: m)
     monkeypatch.setattr(bounds, "bounded", lambda m, now: m)

@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gripewatch.collectors.base import Rejected
-from gripewatch.collectors.replay import ReplayCollector
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gripewatch.collectors.base import Rejected
+from gripewatch.collectors.replay import ReplayCollector
 from gripewatch.config import settings_from_dict
 from gripewatch.records import read_records
 

@@ -13,9 +13,9 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from gripewatch.alerts.console import ConsoleNotifier
 from sqlalchemy import func, insert, select
 
+from gripewatch.alerts.console import ConsoleNotifier
 from gripewatch.db import Database
 from gripewatch.models import JobRun, Lease, Mention, utcnow
 from gripewatch.runtime.scheduler import Daemon
