@@ -194,3 +194,25 @@ def test_duplicate_ids_in_one_page(tmp_path: Path, db: Database, db_url: str) ->
     assert row.external_id == "t2" and "duplicate id" in row.reason and "different text" in row.reason
     assert "AND my videos" in json.loads(row.raw)["text"]
     assert kept == "acme cloud lost my photos"
+
+
+def test_retention_forgets_quarantined_payloads_too(tmp_path: Path, db: Database, db_url: str) -> None:
+    """Quarantined payloads quote customers: ``retention.days`` deletes them like old mention texts."""
+    from datetime import UTC, datetime, timedelta
+
+    from gripewatch.runtime.retention import purge
+
+    settings = make_settings(
+        tmp_path,
+        db_url,
+        [rec(1, "acme", "a", created_at="0001-01-01T00:00:00Z"), rec(2, "acme", "b", created_at="1900-01-01")],
+        retention={"days": 30},
+    )
+    run_once(db, settings, quiet())
+    with db.sessions() as s, s.begin():
+        old = s.scalars(select(RejectedRecord).where(RejectedRecord.external_id == "t1")).one()
+        old.last_seen_at = datetime.now(UTC) - timedelta(days=40)
+    out = purge(db, settings.retention, datetime.now(UTC))
+    assert out["rejected"] == 1
+    with db.sessions() as s:
+        assert s.scalars(select(RejectedRecord.external_id)).all() == ["t2"]

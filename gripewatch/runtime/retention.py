@@ -4,7 +4,8 @@
 ``retention.days`` ago (scores, complaint decision, case links, authors and
 cases stay, so counts, trends and the audit trail survive), deletes delivered
 or given-up outbox rows older than that (their payloads quote the customer),
-and deletes ``job_runs`` older than ``retention.job_runs_days``. Mentions of a
+deletes quarantined records last seen before then (so do theirs), and deletes
+``job_runs`` older than ``retention.job_runs_days``. Mentions of a
 case that is still open are kept whole while ``keep_open_cases`` is true.
 Works in small transactions, so it can stop between batches on shutdown.
 """
@@ -19,14 +20,14 @@ from sqlalchemy import delete, or_, select, update
 
 from gripewatch.config import RetentionConfig
 from gripewatch.db import Database
-from gripewatch.models import OPEN_STATUSES, Case, JobRun, Mention, Outbox
+from gripewatch.models import OPEN_STATUSES, Case, JobRun, Mention, Outbox, RejectedRecord
 
 BATCH = 500
 
 
 def purge(db: Database, cfg: RetentionConfig, now: datetime, stop: threading.Event | None = None) -> dict[str, Any]:
     """Apply the retention policy once; return what was purged."""
-    out: dict[str, Any] = {"mentions": 0, "outbox": 0, "job_runs": 0}
+    out: dict[str, Any] = {"mentions": 0, "outbox": 0, "rejected": 0, "job_runs": 0}
     if cfg.days is not None:
         cutoff = now - timedelta(days=cfg.days)
         q = select(Mention.id).where(Mention.collected_at < cutoff, Mention.text != "")
@@ -45,6 +46,8 @@ def purge(db: Database, cfg: RetentionConfig, now: datetime, stop: threading.Eve
                 delete(Outbox).where(or_(Outbox.sent_at < cutoff, Outbox.dead.is_(True) & (Outbox.created_at < cutoff)))
             )
             out["outbox"] = res.rowcount or 0  # type: ignore[attr-defined]
+            res = s.execute(delete(RejectedRecord).where(RejectedRecord.last_seen_at < cutoff))
+            out["rejected"] = res.rowcount or 0  # type: ignore[attr-defined]
     with db.session() as s:
         res = s.execute(delete(JobRun).where(JobRun.started_at < now - timedelta(days=cfg.job_runs_days)))
         out["job_runs"] = res.rowcount or 0  # type: ignore[attr-defined]
