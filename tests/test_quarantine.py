@@ -195,6 +195,15 @@ def test_duplicate_ids_in_one_page(tmp_path: Path, db: Database, db_url: str) ->
     assert "AND my videos" in json.loads(row.raw)["text"]
     assert kept == "acme cloud lost my photos"
 
+    from gripewatch.quarantine import retry_records
+
+    result = retry_records(db, make_settings(tmp_path, db_url, None), source="replay")  # the operator's call
+    assert result.stored == [row.id] and not result.still
+    with db.sessions() as s:
+        m = s.scalars(select(Mention).where(Mention.external_id == "t2")).one()
+        assert s.scalar(select(func.count(RejectedRecord.id))) == 0
+    assert m.text == "acme cloud lost my photos AND my videos" and m.edited_at is not None  # applied as an edit
+
 
 def test_retention_forgets_quarantined_payloads_too(tmp_path: Path, db: Database, db_url: str) -> None:
     """Quarantined payloads quote customers: ``retention.days`` deletes them like old mention texts."""
