@@ -13,7 +13,10 @@ goes to the ``rejected`` table (:mod:`gripewatch.quarantine`) in the page's
 transaction, and the cursor moves past it. The page is stored inside a
 SAVEPOINT; if anything in it fails, that savepoint is rolled back and the page
 is stored again one record per savepoint, so only the record that fails is
-quarantined (the fast path costs one savepoint per page).
+quarantined (the fast path costs one savepoint per page). The cursor is written
+before the savepoint (the same transaction, so still atomic): a SAVEPOINT that
+opened SQLite's transaction would read a snapshot first and fail to upgrade it
+to a write when another process wrote meanwhile, where a write first waits.
 """
 
 from __future__ import annotations
@@ -150,6 +153,12 @@ def store_page(
     gets each reason. ``move_cursor=False`` stores mentions without touching the cursor (retry).
     """
     run.fetched += len(page.mentions)
+    if move_cursor:  # written first: on SQLite this takes the write lock before the page's savepoint
+        key = state_key or source.name
+        state = s.get(SourceState, key) or SourceState(source=key)
+        state.cursor, state.updated_at = page.cursor, now
+        s.add(state)
+        s.flush()
     for item in page.skipped:
         _reject(s, source.name, item, run, now)
     items: list[Incoming] = []
@@ -181,11 +190,6 @@ def store_page(
                     vars(run).update(counters)
                     reason = f"could not be stored: {why(e)}"
                     _reject(s, source.name, Rejected(reason, it.raw, it.external_id), run, now)
-    if move_cursor:
-        key = state_key or source.name
-        state = s.get(SourceState, key) or SourceState(source=key)
-        state.cursor, state.updated_at = page.cursor, now
-        s.add(state)
 
 
 def _store(

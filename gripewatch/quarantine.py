@@ -101,6 +101,8 @@ def retry(
             row.reason, row.last_seen_at = m.reason, now
             result.still[row.id] = m.reason
             continue
+        row.last_seen_at = now
+        s.flush()  # a write before the savepoint: SQLite's write lock is waited for, not failed on
         with s.begin_nested():
             rejected = store(Page([replace(m, edited=True)], cursor={}))
         if rejected:
