@@ -169,27 +169,40 @@ def store_page(
         else:
             items.append(b)
     items = _same_id_once(s, source.name, items, run, now)
-    if items:
-        counters = _counters(run)
-        try:
-            with s.begin_nested():
-                _store(s, settings, source, items, matcher, run, now)
-        except Exception as e:  # one record the database (or the analysis) refuses must not fail the page
-            if _is_outage(e):
-                raise
-            log.warning("%s: a page failed to store (%s); storing it one record at a time", source.name, why(e))
-            vars(run).update(counters)
-            for it in items:
-                counters = _counters(run)
-                try:
-                    with s.begin_nested():
-                        _store(s, settings, source, [it], matcher, run, now)
-                except Exception as e:  # this is the record: quarantined, the rest go on
-                    if _is_outage(e):
-                        raise
-                    vars(run).update(counters)
-                    reason = f"could not be stored: {why(e)}"
-                    _reject(s, source.name, Rejected(reason, it.raw, it.external_id), run, now)
+    if items and not _saved(s, settings, source, items, matcher, run, now):
+        log.warning("%s: a page failed to store; storing it one record at a time", source.name)
+        for it in items:  # a record that fails now is quarantined; the rest go on
+            _saved(s, settings, source, [it], matcher, run, now, quarantine_on_failure=True)
+
+
+def _saved(
+    s: Session,
+    settings: Settings,
+    source: SourceConfig,
+    items: list[Incoming],
+    matcher: BrandMatcher,
+    run: SourceRun,
+    now: datetime,
+    quarantine_on_failure: bool = False,
+) -> bool:
+    """Store ``items`` inside a SAVEPOINT; on failure roll it (and the run's counts) back, False.
+
+    A database outage is raised (the page fails and is retried later); anything else the
+    database or the analysis refuses is that record's problem, never the page's.
+    """
+    counters = _counters(run)
+    try:
+        with s.begin_nested():
+            _store(s, settings, source, items, matcher, run, now)
+        return True
+    except Exception as e:  # hostile data: refused values must not fail the page
+        if _is_outage(e):
+            raise
+        vars(run).update(counters)
+        if quarantine_on_failure:
+            (it,) = items
+            _reject(s, source.name, Rejected(f"could not be stored: {why(e)}", it.raw, it.external_id), run, now)
+        return False
 
 
 def _store(
