@@ -110,6 +110,8 @@ class ReplayCollector:
 
     def normalise(self, record: Any) -> Mention:
         """One record (a CSV row or a JSON object) as a mention; ValueError/TypeError if it is not one."""
+        if isinstance(record, str):  # a quarantined line that could not be read (broken JSON, unbalanced quote)
+            raise ValueError("an unreadable line of the file: correct it there and replay it from a new file")
         if not isinstance(record, dict):
             raise ValueError("record is not an object")
         f = self.fields
