@@ -24,6 +24,7 @@ from gripewatch.collectors.base import (
     newest_first,
     parse_time,
 )
+from gripewatch.collectors.bounds import watermark
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 
@@ -82,7 +83,7 @@ class BlueskyCollector:
             return posts, body.get("cursor")
 
         yield from newest_first(
-            cursor, fetch, lambda p: parse_time(p["indexedAt"]).timestamp(), lambda p: str(p["uri"]), self.normalise
+            cursor, fetch, lambda p: watermark(parse_time(p["indexedAt"])), lambda p: str(p["uri"]), self.normalise
         )
 
     def normalise(self, post: dict[str, Any]) -> Mention:

@@ -78,6 +78,19 @@ def normalised(
     return bounded(m, now)
 
 
+def watermark(value: datetime | float, now: datetime | None = None) -> float:
+    """``value`` (a datetime or epoch seconds) as epoch seconds for a collector's watermark.
+
+    ValueError outside 1970 … now + 1 day: a post dated in the year 2999 must be quarantined,
+    not become the mark that every later post falls below.
+    """
+    try:
+        at = value if isinstance(value, datetime) else datetime.fromtimestamp(float(value), UTC)
+    except (OverflowError, OSError):
+        raise ValueError(f"not a time: {value!r:.40}") from None
+    return _date(at, now or datetime.now(UTC)).timestamp()
+
+
 def why(e: BaseException) -> str:
     """A one-line reason for a record that could not be read."""
     if isinstance(e, KeyError):

@@ -29,7 +29,7 @@ from gripewatch.collectors.base import (
     jsonable,
     parse_time,
 )
-from gripewatch.collectors.bounds import normalised, safe_raw, why
+from gripewatch.collectors.bounds import normalised, safe_raw, watermark, why
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 
@@ -94,13 +94,17 @@ class MastodonCollector:
                     except Exception as e:  # hostile input: quarantined, its page goes on
                         skipped.append(Rejected(f"status without id: {why(e)}", safe_raw(st)))
                         continue
-                    newest = max(newest, sid)
+                    if _sane_id(sid):  # an id from the year 2999 (ids are time-based) is no watermark
+                        newest = max(newest, sid)
                     m = normalised(self.normalise, st, str(sid))
-                    (mentions if isinstance(m, Mention) else skipped).append(m)  # type: ignore[arg-type]
+                    if isinstance(m, Mention):
+                        mentions.append(m)
+                    else:
+                        skipped.append(m)
                 state[key] = {"min_id": str(newest)}
                 yield Page(mentions, {k: dict(v) for k, v in state.items()}, skipped)
-                if min_id is None:
-                    break  # no starting point: the newest page only
+                if min_id is None or str(newest) == min_id:
+                    break  # no starting point (the newest page only), or nothing after the rejected
 
     def _streams(self) -> dict[str, Any]:
         streams: dict[str, Any] = {}
@@ -160,6 +164,15 @@ class MastodonCollector:
         if isinstance(e, MastodonUnauthorizedError | MastodonNotFoundError | MastodonAPIError):
             return SourceError(f"Mastodon: {str(e)[:200]}")
         return None
+
+
+def _sane_id(sid: int) -> bool:
+    """Mastodon ids are milliseconds << 16: is this one's time between 1970 and tomorrow?"""
+    try:
+        watermark((sid >> 16) / 1000)
+    except (ValueError, OverflowError, OSError):
+        return False
+    return True
 
 
 def _plain(fragment: str) -> str:

@@ -33,7 +33,7 @@ from gripewatch.collectors.base import (
     newest_first,
     parse_time,
 )
-from gripewatch.collectors.bounds import normalised, safe_raw
+from gripewatch.collectors.bounds import normalised, safe_raw, watermark
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 
@@ -150,7 +150,12 @@ class RedditCollector:
             return items, (items[-1].fullname if len(items) >= self.opts.page_size else None)
 
         for page in newest_first(
-            cursor, fetch, lambda s: float(vars(s)["created_utc"]), lambda s: s.fullname, self.normalise, raw=_raw
+            cursor,
+            fetch,
+            lambda s: watermark(float(vars(s)["created_utc"])),
+            lambda s: s.fullname,
+            self.normalise,
+            raw=_raw,
         ):
             yield Page([m for m in page.mentions if self._wanted(m)], page.cursor, page.skipped)
 

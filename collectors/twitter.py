@@ -27,7 +27,7 @@ from gripewatch.collectors.base import (
     parse_time,
     reset_from_headers,
 )
-from gripewatch.collectors.bounds import safe_raw
+from gripewatch.collectors.bounds import safe_raw, watermark
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 
@@ -115,7 +115,7 @@ class XCollector:
             ]
             return tweets, (body.get("meta") or {}).get("next_token")
 
-        yield from newest_first(cursor, fetch, lambda t: int(t["id"]), lambda t: str(t["id"]), self.normalise, raw=_raw)
+        yield from newest_first(cursor, fetch, _key, lambda t: str(t["id"]), self.normalise, raw=_raw)
 
     def normalise(self, t: dict[str, Any]) -> Mention:
         """One tweet (with its author under ``_author``, or under ``includes.author`` as stored)."""
@@ -146,6 +146,13 @@ class XCollector:
             raw={**t, "includes": {"author": author}} if author else t,
             edited=len(history) > 1,
         )
+
+
+def _key(t: Any) -> int:
+    """A tweet's id as the watermark, if its snowflake time is sane (ValueError for an id from the future)."""
+    tid = int(t["id"])
+    watermark(snowflake_time(tid))
+    return tid
 
 
 def _raw(t: Any) -> Any:

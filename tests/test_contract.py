@@ -221,3 +221,16 @@ def test_malformed_item_is_skipped_with_a_reason_and_the_rest_kept(harness: Harn
     assert "acme broken item" in json.dumps(bad.raw) or harness.kind == "bluesky"  # type: ignore[attr-defined]  # (its text is what is missing)
     if harness.kind in ("reddit", "mastodon", "bluesky", "rss"):  # type: ignore[attr-defined]  # (X, HN: the id is what is missing)
         assert bad.external_id
+
+
+def test_a_post_dated_in_the_future_is_rejected_and_does_not_block_later_posts(harness: Harness) -> None:
+    """A broken date (the year 2999) must not become the source's watermark: posts after it still come."""
+    harness.fake.add("acme lost my parcel")
+    future = harness.fake.add("acme from the future", when=datetime(2999, 1, 1, tzinfo=UTC))
+    harness.fake.add("acme refund please")
+    first, skipped = harness.run()
+    assert len(first) == 2 and skipped and all(isinstance(r, Rejected) and r.reason for r in skipped)
+    harness.fake.add("acme still waiting")
+    second, _ = harness.run()
+    all_but_future = [i for i, p in zip(harness.fake.ids(), harness.fake.posts, strict=True) if p is not future]
+    assert sorted(first + second) == sorted(all_but_future)
