@@ -8,6 +8,7 @@ posts and moves the cursor; ``gripewatch rejected list/show`` shows what was ref
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -207,7 +208,7 @@ def test_duplicate_ids_in_one_page(tmp_path: Path, db: Database, db_url: str) ->
 
 def test_retention_forgets_quarantined_payloads_too(tmp_path: Path, db: Database, db_url: str) -> None:
     """Quarantined payloads quote customers: ``retention.days`` deletes them like old mention texts."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     from gripewatch.runtime.retention import purge
 
@@ -225,3 +226,27 @@ def test_retention_forgets_quarantined_payloads_too(tmp_path: Path, db: Database
     assert out["rejected"] == 1
     with db.sessions() as s:
         assert s.scalars(select(RejectedRecord.external_id)).all() == ["t2"]
+
+
+def test_retry_renormalises_through_a_network_collector(tmp_path: Path, db: Database, db_url: str) -> None:
+    """A tweet quarantined by an X source (as stored: its author under includes) is retried offline."""
+    from gripewatch.collectors.base import Rejected
+    from gripewatch.quarantine import quarantine, retry_records
+
+    tweet = {
+        "id": "1850000000000000000",
+        "text": "@AcmeHelp my order never arrived",
+        "created_at": "2026-11-10T10:00:00.000Z",
+        "author_id": "42",
+        "includes": {"author": {"username": "dana", "name": "Dana", "public_metrics": {"followers_count": 7}}},
+    }
+    source = {"name": "x-acme", "type": "x", "bearer_token": "t", "brand": "Acme"}
+    settings = make_settings(tmp_path, db_url, [], sources=[source])
+    with db.sessions() as s, s.begin():
+        row = quarantine(s, "x-acme", Rejected("a bug since fixed", tweet, tweet["id"]), datetime.now(UTC))
+    result = retry_records(db, settings, [row.id])
+    assert result.stored == [row.id], result.still
+    with db.sessions() as s:
+        m = s.scalars(select(Mention)).one()
+        assert (m.source, m.external_id, m.author.handle, m.author.followers) == ("x-acme", tweet["id"], "dana", 7)
+        assert m.is_complaint and s.scalar(select(func.count(RejectedRecord.id))) == 0
