@@ -7,10 +7,11 @@ is replaced, NUL bytes dropped; the file never stops half-way on a bad row.
 ``csv_records(lines)`` is the CSV reader both use (``score`` and the replay
 collector). An unbalanced quote would make the csv module read every following
 row into one field, up to the next quote character; a record spanning several
-lines is therefore checked, and when its quoted text does not close cleanly, or
-a later line of it parses as a row of its own, the record's first line is
-refused ("unbalanced quote") and the lines after it are read again as rows. A
-quoted newline in a well-formed file is still one field.
+lines is therefore checked, and when its quoted text does not close cleanly
+(strict parsing fails, or the file ends inside it), or — in a file of three or
+more columns — a later line of it parses as a whole row of its own, the
+record's first line is refused ("unbalanced quote") and the lines after it are
+read again as rows. A quoted newline in a well-formed file is still one field.
 """
 
 from __future__ import annotations
@@ -143,13 +144,13 @@ def _unbalanced(taken: list[tuple[int, str]], width: int, delimiter: str, at_end
     except csv.Error as e:
         if len(taken) > 1 or "end of data" in str(e):
             return True
-    if len(taken) == 1:
+    if len(taken) == 1 or width < 3:  # with two columns any line with a comma would look like a row
         return False
-    for _, line in taken[1:-1]:
+    for _, line in taken[1:]:  # a legitimate quoted newline leaves fewer fields on its later lines
         try:
             alone = next(csv.reader([line], delimiter=delimiter), [])
         except csv.Error:
             continue
-        if len(alone) >= width > 1:
+        if len(alone) >= width:
             return True
     return False
