@@ -12,8 +12,14 @@ for pages::
 * ``cursor`` is the JSON-able dict of the last *committed* page (``{}`` on the
   first run). The collector resumes exactly after it: no gap, no duplicate.
 * Each :class:`Page` carries the mentions it normalised, the cursor to store
-  once they are committed, and ``skipped``: one reason per item that could not
-  be normalised (malformed payloads are skipped, never fatal to the batch).
+  once they are committed, and ``skipped``: one :class:`Rejected` (reason, raw
+  item, id when known) per item that could not be normalised. Malformed items
+  are quarantined by the pipeline, never fatal to their page.
+* Each collector class has ``normalise(raw) -> Mention``: one raw item (as kept
+  in ``Mention.raw`` / ``Rejected.raw``) to a mention, raising on what it cannot
+  read. ``gripewatch rejected retry`` calls it on quarantined items.
+  :func:`normalised` wraps it (never raises) and applies :func:`bounded`, which
+  the pipeline also applies to every mention of every collector.
 * Network failures raise :class:`~gripewatch.errors.SourceError` (or
   :class:`~gripewatch.errors.RateLimited`) after the collector's own retries;
   pages already yielded stay committed.
@@ -29,9 +35,10 @@ for pages::
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
@@ -72,10 +79,19 @@ class Mention:
 
 
 @dataclass(frozen=True)
+class Rejected:
+    """An item a collector could not normalise: quarantined (``gripewatch rejected list``), never fatal to its page."""
+
+    reason: str
+    raw: Any = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Page:
     mentions: list[Mention]
     cursor: dict[str, Any]
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[Rejected] = field(default_factory=list)
 
 
 class Options(BaseModel):
@@ -102,6 +118,7 @@ def newest_first(
     key: Callable[[Any], Any],
     ident: Callable[[Any], str],
     normalise: Callable[[Any], Mention],
+    raw: Callable[[Any], Any] | None = None,
 ) -> Iterator[Page]:
     """Page durably through an API that lists newest first, above a watermark.
 
@@ -110,19 +127,25 @@ def newest_first(
     by ``ident``) were collected before. While a window is being paged the
     cursor keeps the token and the window's top, so a crash resumes at the next
     page; when the window is exhausted the watermark moves to its top. Items
-    that cannot be read are skipped with the reason.
+    that cannot be read are passed on as :class:`Rejected`, with the reason and
+    the item as ``raw(item)`` (default :func:`jsonable`).
     """
+    from gripewatch.collectors.bounds import normalised, safe_raw, why
+
+    raw = raw or safe_raw
     mark, at_mark = cursor.get("mark"), set(cursor.get("at_mark", []))
     token, top, top_ids = cursor.get("next"), cursor.get("top"), list(cursor.get("top_ids", []))
     base = {k: v for k, v in cursor.items() if k not in ("mark", "at_mark", "next", "top", "top_ids")}
     while True:
         items, nxt = fetch(mark, token)
-        mentions, skipped, passed = [], [], False
+        mentions: list[Mention] = []
+        skipped: list[Rejected] = []
+        passed = False
         for it in items:
             try:
                 k, i = key(it), ident(it)
-            except (KeyError, TypeError, ValueError, AttributeError) as e:
-                skipped.append(f"item without id/time: {e.__class__.__name__}: {str(e)[:80]}")
+            except Exception as e:  # hostile input: one unreadable item is quarantined, its page goes on
+                skipped.append(Rejected(f"item without id/time: {why(e)}", raw(it)))
                 continue
             if mark is not None and (k < mark or (k == mark and i in at_mark)):
                 passed = True
@@ -131,10 +154,11 @@ def newest_first(
                 top, top_ids = k, [i]
             elif k == top and i not in top_ids:
                 top_ids.append(i)
-            try:
-                mentions.append(normalise(it))
-            except (KeyError, TypeError, ValueError, AttributeError) as e:
-                skipped.append(f"{i}: {e.__class__.__name__}: {str(e)[:120]}")
+            m = normalised(normalise, it, str(i))
+            if isinstance(m, Mention):
+                mentions.append(m)
+            else:
+                skipped.append(replace(m, raw=raw(it)))
         done = passed or not nxt or not items
         if done:
             new = {
@@ -179,18 +203,22 @@ def parse_time(value: Any) -> datetime:
 
     Naive times are taken as UTC. Raises ValueError for anything else.
     """
-    if isinstance(value, datetime):
-        dt = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
-    elif isinstance(value, str) and value.strip():
-        s = value.strip()
-        dt = _parse_str(s)
-    else:
-        raise ValueError(f"not a date: {value!r:.40}")
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        if isinstance(value, datetime):
+            dt = value
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ValueError(f"not a date: {value!r}")
+            dt = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+        elif isinstance(value, str) and value.strip():
+            dt = _parse_str(value.strip())
+        else:
+            raise ValueError(f"not a date: {value!r:.40}")
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=UTC)
+        return dt.astimezone(UTC)
+    except (OverflowError, OSError):  # epochs like 1e30, offsets past year 1 or 9999
+        raise ValueError(f"not a date (out of range): {value!r:.40}") from None
 
 
 def _parse_str(s: str) -> datetime:

@@ -24,6 +24,7 @@ from gripewatch.collectors.base import (
     newest_first,
     parse_time,
 )
+from gripewatch.collectors.bounds import watermark
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 
@@ -82,7 +83,7 @@ class BlueskyCollector:
             return posts, body.get("cursor")
 
         yield from newest_first(
-            cursor, fetch, lambda p: parse_time(p["indexedAt"]).timestamp(), lambda p: str(p["uri"]), self._mention
+            cursor, fetch, lambda p: watermark(parse_time(p["indexedAt"])), lambda p: str(p["uri"]), self.normalise
         )
 
     def gone(self, external_ids: list[str]) -> set[str]:
@@ -104,7 +105,8 @@ class BlueskyCollector:
             out |= set(chunk) - found
         return out
 
-    def _mention(self, post: dict[str, Any]) -> Mention:
+    def normalise(self, post: dict[str, Any]) -> Mention:
+        """One post view of searchPosts (raw JSON)."""
         record, author = post["record"], post["author"]
         text = record["text"]
         if not isinstance(text, str) or not text.strip():

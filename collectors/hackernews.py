@@ -17,6 +17,7 @@ import httpx
 from pydantic import Field
 
 from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, get_json, newest_first, parse_time
+from gripewatch.collectors.bounds import watermark
 from gripewatch.config import SourceConfig
 
 API = "https://hn.algolia.com/api/v1/"
@@ -62,9 +63,12 @@ class HackerNewsCollector:
                 page, pages = int(body.get("page", 0)), int(body.get("nbPages", 0))
                 return hits, (str(page + 1) if page + 1 < pages else None)
 
-            yield from newest_first(cursor, fetch, lambda h: int(h["created_at_i"]), _ident, self._mention)
+            yield from newest_first(
+                cursor, fetch, lambda h: int(watermark(int(h["created_at_i"]))), _ident, self.normalise
+            )
 
-    def _mention(self, hit: dict[str, Any]) -> Mention:
+    def normalise(self, hit: dict[str, Any]) -> Mention:
+        """One Algolia hit (a story or a comment)."""
         title = hit.get("title") or hit.get("story_title") if "story" in hit.get("_tags", []) else None
         body = hit.get("comment_text") or hit.get("story_text") or ""
         text = "\n".join(p for p in (title, _plain(body)) if p)

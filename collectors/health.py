@@ -1,8 +1,9 @@
 """Source health: is each source collecting as usual? One ops alert per incident.
 
 ``source_health`` reads, per configured source, the stored state (last success,
-last error, consecutive failures, rate limit) and the mention counts (last hour
-vs. the usual hourly rate over ``health.baseline_days``). ``raise_ops_alerts``
+last error, consecutive failures, rate limit), the mention counts (last hour
+vs. the usual hourly rate over ``health.baseline_days``) and how many of its
+records are in quarantine. ``raise_ops_alerts``
 turns a failing or unusually silent source into ONE alert in the outbox: its
 key names the incident (the last success before the failures, or the last
 mention before the silence), so later runs of the same incident add nothing.
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.config import Settings, SourceConfig
-from gripewatch.models import Mention, SourceState
+from gripewatch.models import Mention, RejectedRecord, SourceState
 
 SILENCE_EXEMPT = {"replay"}  # files do not fall silent
 
@@ -37,6 +38,7 @@ class Health:
     usual_per_hour: float
     last_mention_at: datetime | None
     rate_limited_until: datetime | None
+    rejected: int = 0  # records of this source in quarantine (gripewatch rejected list)
 
     @property
     def silent_for(self) -> timedelta | None:
@@ -54,6 +56,7 @@ def health_of(s: Session, settings: Settings, source: SourceConfig, now: datetim
     baseline = s.scalar(base.where(Mention.created_at > since, Mention.created_at <= now)) or 0
     last_mention = s.scalar(select(func.max(Mention.created_at)).where(Mention.source == source.name))
     usual = baseline / (cfg.baseline_days * 24)
+    rejected = s.scalar(select(func.count(RejectedRecord.id)).where(RejectedRecord.source == source.name)) or 0
     failures = state.consecutive_failures if state else 0
     limited = (
         state.rate_limited_until if state and state.rate_limited_until and state.rate_limited_until > now else None
@@ -83,6 +86,7 @@ def health_of(s: Session, settings: Settings, source: SourceConfig, now: datetim
         usual_per_hour=usual,
         last_mention_at=last_mention,
         rate_limited_until=limited,
+        rejected=rejected,
         at=now,
     )
 

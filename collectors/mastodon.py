@@ -19,7 +19,17 @@ from pydantic import Field, SecretStr
 if TYPE_CHECKING:
     from mastodon import Mastodon
 
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, TransientError, jsonable, parse_time
+from gripewatch.collectors.base import (
+    Edge,
+    Mention,
+    NetworkOptions,
+    Page,
+    Rejected,
+    TransientError,
+    jsonable,
+    parse_time,
+)
+from gripewatch.collectors.bounds import normalised, safe_raw, watermark, why
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 
@@ -63,18 +73,26 @@ class MastodonCollector:
                 statuses = self.edge.call(key, fetch, min_id)
                 if not statuses:
                     break
-                mentions, skipped = [], []
+                mentions: list[Mention] = []
+                skipped: list[Rejected] = []
                 newest = int(min_id) if min_id else 0
                 for st in statuses:
                     try:
-                        newest = max(newest, int(st["id"]))
-                        mentions.append(self._mention(st))
-                    except (KeyError, TypeError, ValueError, AttributeError) as e:
-                        skipped.append(f"status {st.get('id', '?') if hasattr(st, 'get') else '?'}: {e}")
+                        sid = int(st["id"])
+                    except Exception as e:  # hostile input: quarantined, its page goes on
+                        skipped.append(Rejected(f"status without id: {why(e)}", safe_raw(st)))
+                        continue
+                    if _sane_id(sid):  # an id from the year 2999 (ids are time-based) is no watermark
+                        newest = max(newest, sid)
+                    m = normalised(self.normalise, st, str(sid))
+                    if isinstance(m, Mention):
+                        mentions.append(m)
+                    else:
+                        skipped.append(m)
                 state[key] = {"min_id": str(newest)}
                 yield Page(mentions, {k: dict(v) for k, v in state.items()}, skipped)
-                if min_id is None:
-                    break  # no starting point: the newest page only
+                if min_id is None or str(newest) == min_id:
+                    break  # no starting point (the newest page only), or nothing after the rejected
 
     def _api(self) -> Any:
         base = self.opts.base_url or (
@@ -121,7 +139,8 @@ class MastodonCollector:
             )
         return streams
 
-    def _mention(self, st: Any) -> Mention:
+    def normalise(self, st: Any) -> Mention:
+        """One status (Mastodon.py's dict, or its JSON as stored)."""
         account = st["account"]
         reblog = st.get("reblog")
         content = _plain(st["content"] or (reblog or {}).get("content") or "")
@@ -163,6 +182,15 @@ class MastodonCollector:
         if isinstance(e, MastodonUnauthorizedError | MastodonNotFoundError | MastodonAPIError):
             return SourceError(f"Mastodon: {str(e)[:200]}")
         return None
+
+
+def _sane_id(sid: int) -> bool:
+    """Mastodon ids are milliseconds << 16: is this one's time between 1970 and tomorrow?"""
+    try:
+        watermark((sid >> 16) / 1000)
+    except (ValueError, OverflowError, OSError):
+        return False
+    return True
 
 
 def _plain(fragment: str) -> str:

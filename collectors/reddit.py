@@ -11,6 +11,7 @@ Removed or deleted items are passed on as deletions.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +27,13 @@ from gripewatch.collectors.base import (
     Mention,
     NetworkOptions,
     Page,
+    Rejected,
     TransientError,
     http_error,
-    jsonable,
     newest_first,
     parse_time,
 )
+from gripewatch.collectors.bounds import normalised, safe_raw, watermark
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 
@@ -95,7 +97,7 @@ class RedditCollector:
         for item in items:
             seen.add(item.fullname)
             try:
-                if self._normalise(item).deleted:
+                if self.normalise(item).deleted:
                     out.add(item.fullname)
             except (KeyError, TypeError, ValueError, AttributeError):
                 continue  # not a post we could have stored
@@ -139,7 +141,7 @@ class RedditCollector:
                 raise
 
         mentions: list[Mention] = []
-        skipped: list[str] = []
+        skipped: list[Rejected] = []
         while True:
             item = self.edge.call(f"{kind} stream", next_item)
             if item is None:
@@ -165,27 +167,34 @@ class RedditCollector:
             return items, (items[-1].fullname if len(items) >= self.opts.page_size else None)
 
         for page in newest_first(
-            cursor, fetch, lambda s: float(vars(s)["created_utc"]), lambda s: s.fullname, self._normalise
+            cursor,
+            fetch,
+            lambda s: watermark(float(vars(s)["created_utc"])),
+            lambda s: s.fullname,
+            self.normalise,
+            raw=_raw,
         ):
             yield Page([m for m in page.mentions if self._wanted(m)], page.cursor, page.skipped)
 
-    def _add(self, item: Any, mentions: list[Mention], skipped: list[str]) -> None:
-        try:
-            m = self._normalise(item)
-        except (KeyError, TypeError, ValueError, AttributeError) as e:
-            skipped.append(f"{getattr(item, 'fullname', '?')}: {e.__class__.__name__}: {str(e)[:120]}")
-            return
-        if self._wanted(m):
+    def _add(self, item: Any, mentions: list[Mention], skipped: list[Rejected]) -> None:
+        m = normalised(self.normalise, item, getattr(item, "fullname", None))
+        if isinstance(m, Rejected):
+            skipped.append(replace(m, raw=_raw(item)))
+        elif self._wanted(m):
             mentions.append(m)
 
     def _wanted(self, m: Mention) -> bool:
         return m.deleted or self.matcher is None or self.matcher.match(m.text) is not None
 
-    def _normalise(self, item: Any) -> Mention:
-        d = vars(item)  # loaded attributes only: never trigger a lazy fetch
-        is_comment = item.fullname.startswith("t1_")
+    def normalise(self, item: Any) -> Mention:
+        """A praw comment or submission, or its stored raw attributes (a dict with ``name``)."""
+        d = item if isinstance(item, dict) else vars(item)  # loaded attributes only: never a lazy fetch
+        fullname = d["name"] if isinstance(item, dict) else item.fullname
+        if not isinstance(fullname, str) or not fullname.startswith(("t1_", "t3_")):
+            raise ValueError(f"not a comment or submission id: {fullname!r:.40}")
+        is_comment = fullname.startswith("t1_")
         author = d.get("author")
-        name = getattr(author, "name", None) if author is not None else None
+        name = author if isinstance(author, str) else getattr(author, "name", None) if author is not None else None
         if is_comment:
             text = d["body"]
         else:
@@ -195,10 +204,10 @@ class RedditCollector:
         body = d.get("body") if is_comment else d.get("selftext")
         deleted = body in GONE and (author is None or d.get("removed_by_category") is not None or is_comment)
         edited = d.get("edited")
-        raw = jsonable({k: v for k, v in d.items() if not k.startswith("_")})
+        raw = _raw(item)
         return Mention(
             platform="reddit",
-            external_id=item.fullname,
+            external_id=fullname,
             text=text,
             created_at=parse_time(float(d["created_utc"])),
             url=f"https://www.reddit.com{d['permalink']}" if d.get("permalink") else None,
@@ -211,6 +220,18 @@ class RedditCollector:
             edited=bool(edited) and not deleted,
             deleted=deleted,
         )
+
+
+def _raw(item: Any) -> Any:
+    """A praw object's loaded attributes as JSON (private ones and the client left out), with ``name``."""
+    if isinstance(item, dict):
+        return safe_raw(item)
+    try:
+        d = {k: v for k, v in vars(item).items() if not k.startswith("_")}
+    except TypeError:
+        return safe_raw(item)
+    d.setdefault("name", getattr(item, "fullname", None))
+    return safe_raw(d)
 
 
 def _classify(e: Exception) -> SourceError | None:

@@ -12,13 +12,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import httpx
 from pydantic import Field
 
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, parse_time
+from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, Rejected, parse_time
+from gripewatch.collectors.bounds import normalised
 from gripewatch.config import SourceConfig
 
 _TAG = re.compile(r"<[^>]+>")
@@ -62,31 +64,36 @@ class RssCollector:
             raise SourceError(f"{url}: not a feed ({feed.bozo_exception.__class__.__name__})")
         seen: dict[str, str] = dict(cursor.get("seen") or {})
         since = parse_time(cursor["since"]) if cursor.get("since") else None
-        mentions, skipped, listed = [], [], {}
+        mentions: list[Mention] = []
+        skipped: list[Rejected] = []
+        listed: dict[str, str] = {}
         for i, entry in enumerate(feed.entries):
             eid = dict.get(entry, "id") or dict.get(entry, "link")
-            if not eid:
-                skipped.append(f"entry {i + 1}: no id or link")
+            if not eid or not isinstance(eid, str):
+                skipped.append(Rejected(f"entry {i + 1}: no id or link", _jsonable(dict(entry))))
                 continue
             version = dict.get(entry, "updated") or dict.get(entry, "published") or ""
-            listed[eid] = version
+            listed[eid] = str(version)
             if eid in seen and seen[eid] == version:
                 continue
-            try:
-                m = self._mention(entry, eid, edited=eid in seen)
-            except (ValueError, TypeError, KeyError) as e:
-                skipped.append(f"entry {eid}: {e}")
+            m = normalised(self.normalise, entry, eid)
+            if isinstance(m, Rejected):
+                skipped.append(replace(m, reason=f"entry {eid[:200]}: {m.reason}"))
                 continue
             if since is not None and m.created_at < since and eid not in seen:
                 continue
-            mentions.append(m)
+            mentions.append(replace(m, edited=eid in seen))
         # Remember what the feed lists now (plus recent history, bounded) so old entries are not re-stored.
         keep = {**seen, **listed}
         keep = dict(list(keep.items())[-MAX_SEEN:])
         new = {"etag": r.headers.get("etag"), "modified": r.headers.get("last-modified"), "seen": keep}
         yield Page(mentions, {k: v for k, v in new.items() if v}, skipped)
 
-    def _mention(self, entry: Any, eid: str, edited: bool) -> Mention:
+    def normalise(self, entry: Any) -> Mention:
+        """One feed entry (feedparser's dict, or its JSON as stored)."""
+        eid = dict.get(entry, "id") or dict.get(entry, "link")
+        if not eid or not isinstance(eid, str):
+            raise ValueError("no id or link")
         title = dict.get(entry, "title") or ""
         summary = dict.get(entry, "summary") or ""
         text = "\n".join(p for p in (title.strip(), _plain(summary)) if p)
@@ -107,7 +114,6 @@ class RssCollector:
             author_name=author,
             lang=(dict.get(entry, "language") or None),
             raw=_jsonable(dict(entry)),
-            edited=edited,
         )
 
 

@@ -27,6 +27,7 @@ from gripewatch.collectors.base import (
     parse_time,
     reset_from_headers,
 )
+from gripewatch.collectors.bounds import safe_raw, watermark
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 
@@ -100,11 +101,15 @@ class XCollector:
                 if token:
                     kw["next_token"] = token
                 body = self.edge.call("search_recent_tweets", client.search_recent_tweets, self.query, **kw)
-            users = {u.get("id"): u for u in (body.get("includes") or {}).get("users", []) if isinstance(u, dict)}
-            tweets = [{**t, "_author": users.get(t.get("author_id"))} for t in body.get("data") or []]
+            listed = (body.get("includes") or {}).get("users", [])
+            users = {str(u.get("id")): u for u in listed if isinstance(u, dict)}
+            tweets = [
+                {**t, "_author": users.get(str(t.get("author_id")))} if isinstance(t, dict) else t
+                for t in body.get("data") or []
+            ]
             return tweets, (body.get("meta") or {}).get("next_token")
 
-        yield from newest_first(cursor, fetch, lambda t: int(t["id"]), lambda t: str(t["id"]), self._mention)
+        yield from newest_first(cursor, fetch, _key, lambda t: str(t["id"]), self.normalise, raw=_raw)
 
     def _client(self) -> Any:
         import tweepy  # the client loads only when an X source runs
@@ -130,8 +135,10 @@ class XCollector:
             out |= {x for x in chunk if x in missing or x not in found}
         return out
 
-    def _mention(self, t: dict[str, Any]) -> Mention:
-        author = t.pop("_author", None) or {}
+    def normalise(self, t: dict[str, Any]) -> Mention:
+        """One tweet (with its author under ``_author``, or under ``includes.author`` as stored)."""
+        author = t.get("_author") or (t.get("includes") or {}).get("author") or {}
+        t = {k: v for k, v in t.items() if k not in ("_author", "includes")}
         tid = str(t["id"])
         text = t["text"]
         if not isinstance(text, str):
@@ -157,6 +164,22 @@ class XCollector:
             raw={**t, "includes": {"author": author}} if author else t,
             edited=len(history) > 1,
         )
+
+
+def _key(t: Any) -> int:
+    """A tweet's id as the watermark, if its snowflake time is sane (ValueError for an id from the future)."""
+    tid = int(t["id"])
+    watermark(snowflake_time(tid))
+    return tid
+
+
+def _raw(t: Any) -> Any:
+    """A tweet as stored: its author under ``includes.author`` (as ``Mention.raw`` keeps it)."""
+    if not isinstance(t, dict):
+        return safe_raw(t)
+    author = t.get("_author")
+    body = {k: v for k, v in t.items() if k != "_author"}
+    return safe_raw({**body, "includes": {"author": author}} if author else body)
 
 
 def build_query(brands: Any, brand: str | None, opts: XOptions) -> str:

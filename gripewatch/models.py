@@ -10,6 +10,7 @@
     JobRun        one row per run of a leased job (start, end, holder, outcome)
     Reply         an answer a staff member wrote, posted on the platform through the outbox
     DashboardSession  one signed-in dashboard browser (ended by logout, revoke, idle, expiry)
+    RejectedRecord  quarantined records: could not be normalised or stored (``gripewatch rejected``)
 
 All timestamps are stored as UTC and come back timezone-aware.
 """
@@ -21,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -83,7 +85,7 @@ class Author(Base):
     key: Mapped[str] = mapped_column(String(255))  # platform user id, else lower-cased handle
     handle: Mapped[str | None] = mapped_column(String(255))
     display_name: Mapped[str | None] = mapped_column(String(255))
-    followers: Mapped[int | None] = mapped_column(Integer)
+    followers: Mapped[int | None] = mapped_column(BigInteger)  # clamped to 64-bit at normalisation
     tier: Mapped[str | None] = mapped_column(String(32))
     lifetime_value: Mapped[float | None] = mapped_column(Float)
     customer_key: Mapped[str | None] = mapped_column(String(255), index=True)  # links identities
@@ -343,3 +345,24 @@ class DashboardSession(Base):
     last_seen_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(32))  # logout | revoked | password | idle | expired
+class RejectedRecord(Base):
+    """A record of a source the pipeline could not take: unreadable, out of bounds, or refused by the database.
+
+    Quarantined in the transaction of its page (the cursor moves past it). ``key`` tells
+    sightings apart (the id and the payload): the same record seen again adds to ``count``.
+    ``raw`` is the payload as JSON (ASCII), cut at ``gripewatch.quarantine.RAW_LIMIT``.
+    """
+
+    __tablename__ = "rejected"
+    __table_args__ = (UniqueConstraint("source", "key", name="uq_rejected_source_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), index=True)
+    key: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    raw: Mapped[str] = mapped_column(Text, default="null")
+    raw_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    count: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,9 +1,22 @@
-"""The data path: collect → normalise → deduplicate → analyse → case → outbox.
+"""The data path: collect → normalise → bound → deduplicate → analyse → case → outbox.
 
 ``run_source`` pulls a source's pages and stores each in **one transaction**
 together with its cases, its outbox rows and the source's new cursor, so a
 crash at any point loses nothing and a re-run duplicates nothing. Delivery is
 separate (``alerts.outbox.dispatch``).
+
+**Quarantine, not rollback.** One bad record never blocks its page or its
+source. In ``store_page`` every record the collector could not normalise, every
+mention out of bounds (:func:`gripewatch.collectors.bounds.bounded`), every
+second version of an id within the page, and every record the database refuses
+goes to the ``rejected`` table (:mod:`gripewatch.quarantine`) in the page's
+transaction, and the cursor moves past it. The page is stored inside a
+SAVEPOINT; if anything in it fails, that savepoint is rolled back and the page
+is stored again one record per savepoint, so only the record that fails is
+quarantined (the fast path costs one savepoint per page). The cursor is written
+before the savepoint (the same transaction, so still atomic): a SAVEPOINT that
+opened SQLite's transaction would read a snapshot first and fail to upgrade it
+to a write when another process wrote meanwhile, where a write first waits.
 """
 
 from __future__ import annotations
@@ -15,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, tuple_
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from gripewatch.alerts import answer, backfill, cases, copies
@@ -22,11 +36,13 @@ from gripewatch.analysis import Analysis, analyse_batch
 from gripewatch.brands import BrandMatcher
 from gripewatch.collectors import REGISTRY
 from gripewatch.collectors.base import Mention as Incoming
-from gripewatch.collectors.base import Page, provenance
+from gripewatch.collectors.base import Page, Rejected, provenance
+from gripewatch.collectors.bounds import bounded, why
 from gripewatch.config import Settings, SourceConfig
 from gripewatch.db import Database
 from gripewatch.errors import RateLimited, SourceError
 from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, Mention, SourceState, utcnow
+from gripewatch.quarantine import quarantine
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +56,7 @@ class SourceRun:
     complaints: int = 0
     cases_opened: int = 0
     cases_updated: int = 0
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # the reason of every record quarantined in this run
     error: str | None = None
     edited: int = 0
     deleted: int = 0
@@ -91,8 +107,6 @@ def run_source(
         for page in collector.collect(cursor):
             with db.sessions() as s, s.begin():
                 store_page(s, settings, source, page, matcher, run, now(), key)
-            for reason in page.skipped:
-                log.warning("%s: skipped %s", source.name, reason)
             if on_page:
                 on_page(run)
     except RateLimited as e:
@@ -133,17 +147,89 @@ def store_page(
     run: SourceRun,
     now: datetime,
     state_key: str | None = None,
+    move_cursor: bool = True,
 ) -> None:
-    """Store one page, its analysis, cases, alerts and the cursor — in the caller's transaction."""
+    """Store one page, its analysis, cases, alerts and the cursor — in the caller's transaction.
+
+    What cannot be stored is quarantined instead (see the module's docstring); ``run.skipped``
+    gets each reason. ``move_cursor=False`` stores mentions without touching the cursor (retry).
+    """
     run.fetched += len(page.mentions)
-    run.skipped.extend(page.skipped)
-    live = [it for it in page.mentions if not it.deleted]
-    _purge_deleted(s, source.name, [it for it in page.mentions if it.deleted], run, now)
+    if move_cursor:  # written first: on SQLite this takes the write lock before the page's savepoint
+        key = state_key or source.name
+        state = s.get(SourceState, key) or SourceState(source=key)
+        state.cursor, state.updated_at = page.cursor, now
+        s.add(state)
+        s.flush()
+    for item in page.skipped:
+        _reject(s, source.name, item, run, now)
+    items: list[Incoming] = []
+    for it in page.mentions:
+        b = bounded(it, now)
+        if isinstance(b, Rejected):
+            _reject(s, source.name, b, run, now)
+        else:
+            items.append(b)
+    items = _same_id_once(s, source.name, items, run, now)
+    if items and not _saved(s, settings, source, items, matcher, run, now):
+        log.warning("%s: a page failed to store; storing it one record at a time", source.name)
+        for it in items:  # a record that fails now is quarantined; the rest go on
+            _saved(s, settings, source, [it], matcher, run, now, quarantine_on_failure=True)
+    backfill.summarise(s, settings, source.name, run.backfill, now)
+
+
+def _saved(
+    s: Session,
+    settings: Settings,
+    source: SourceConfig,
+    items: list[Incoming],
+    matcher: BrandMatcher,
+    run: SourceRun,
+    now: datetime,
+    quarantine_on_failure: bool = False,
+) -> bool:
+    """Store ``items`` inside a SAVEPOINT; on failure roll it (and the run's counts) back, False.
+
+    A database outage is raised (the page fails and is retried later); anything else the
+    database or the analysis refuses is that record's problem, never the page's.
+    """
+    counters, tally = _counters(run), dict(run.backfill)
+    try:
+        with s.begin_nested():
+            _store(s, settings, source, items, matcher, run, now)
+        return True
+    except Exception as e:  # hostile data: refused values must not fail the page
+        if _is_outage(e):
+            raise
+        vars(run).update(counters)
+        run.backfill.clear()
+        run.backfill.update(tally)  # the rolled-back cases are not in the run's backfill summary
+        if quarantine_on_failure:
+            (it,) = items
+            _reject(s, source.name, Rejected(f"could not be stored: {why(e)}", it.raw, it.external_id), run, now)
+        return False
+
+
+def _store(
+    s: Session,
+    settings: Settings,
+    source: SourceConfig,
+    items: list[Incoming],
+    matcher: BrandMatcher,
+    run: SourceRun,
+    now: datetime,
+) -> None:
+    """Store bounded mentions (no id twice): deletions, edits, new posts with analysis and cases."""
+    live = [it for it in items if not it.deleted]
+    _purge_deleted(s, source.name, [it for it in items if it.deleted], run, now)
     fresh = _deduplicate(s, source.name, live)
     run.duplicates += len(live) - len(fresh)
     _apply_edits(s, settings, source.name, [it for it in live if it.edited and it not in fresh], run, now)
+    if not fresh:
+        s.flush()
+        return
     authors = _authors(s, fresh)
-    texts = [storable(it.text) for it in fresh]
+    texts = [it.text for it in fresh]
     brands = [source.brand or matcher.match(t) for t in texts]
     owns = [it.is_own or matcher.is_own(b, it.platform, it.author_handle) for b, it in zip(brands, fresh, strict=True)]
     who = [authors.get((it.platform, k)) if (k := _author_key(it)) else None for it in fresh]
@@ -187,11 +273,44 @@ def store_page(
             _route(s, settings, m, item, run, now)
     for m, item in replies:  # after the page's other posts, so a reply finds the post it answers
         _route(s, settings, m, item, run, now)
-    backfill.summarise(s, settings, source.name, run.backfill, now)
-    key = state_key or source.name
-    state = s.get(SourceState, key) or SourceState(source=key)
-    state.cursor, state.updated_at = page.cursor, now
-    s.add(state)
+    s.flush()
+
+
+def _reject(s: Session, source: str, item: Rejected, run: SourceRun, now: datetime) -> None:
+    """The one way out of the data path for a record that cannot be stored: the quarantine."""
+    quarantine(s, source, item, now)
+    run.skipped.append(item.reason)
+
+
+def _same_id_once(s: Session, source: str, items: list[Incoming], run: SourceRun, now: datetime) -> list[Incoming]:
+    """An id twice in one page: the same text again is the same post (counted as a duplicate);
+    a different text is quarantined with the reason (the first is stored; ``gripewatch rejected
+    retry`` applies the second as an edit of it)."""
+    first: dict[tuple[str, bool], Incoming] = {}
+    kept = []
+    for it in items:
+        key = (it.external_id, it.deleted)
+        seen = first.get(key)
+        if seen is None:
+            first[key] = it
+            kept.append(it)
+        elif seen.text == it.text or it.deleted:
+            run.duplicates += 1
+        else:
+            reason = f"duplicate id {it.external_id[:80]} in one page with a different text: the first was stored"
+            _reject(s, source, Rejected(reason, it.raw, it.external_id), run, now)
+    return kept
+
+
+def _counters(run: SourceRun) -> dict[str, int]:
+    return {k: v for k, v in vars(run).items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def _is_outage(e: BaseException) -> bool:
+    """The database is unreachable or locked: the page fails (and is retried), nothing is quarantined."""
+    if isinstance(e, OperationalError | InterfaceError):
+        return True
+    return isinstance(e, DBAPIError) and bool(e.connection_invalidated)
 
 
 def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: SourceRun, now: datetime) -> None:

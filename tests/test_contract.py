@@ -1,11 +1,12 @@
 """One contract, every collector: each real client library against a loopback fake of its platform.
 
 first run · resume with no gap and no duplicate · empty page · 429 with a reset
-· 5xx then recovery · a malformed item skipped with a reason, the rest kept.
+· 5xx then recovery · a malformed item passed on as Rejected (reason, raw, id), the rest kept.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from gripewatch.collectors import REGISTRY
-from gripewatch.collectors.base import Page
+from gripewatch.collectors.base import Page, Rejected
 from gripewatch.config import settings_from_dict
 from gripewatch.errors import RateLimited
 from tests.fakes.bluesky import FakeBluesky
@@ -104,7 +105,7 @@ class Harness:
         self.collector.edge.sleep = self.sleeps.append
         self.cursor: dict[str, Any] = {}
 
-    def run(self) -> tuple[list[str], list[str]]:
+    def run(self) -> tuple[list[str], list[Rejected]]:
         """One run: every page's mentions (ids) and skip reasons; the cursor is 'committed' per page."""
         ids, skipped = [], []
         pages: Iterator[Page] = self.collector.collect(dict(self.cursor))
@@ -215,4 +216,21 @@ def test_malformed_item_is_skipped_with_a_reason_and_the_rest_kept(harness: Harn
     harness.fake.add("acme refund please")
     ids, skipped = harness.run()
     assert sorted(ids) == sorted(harness.fake.ids()) and len(ids) == 2
-    assert len(skipped) == 1 and skipped[0]
+    (bad,) = skipped  # passed on for the quarantine: the reason, the raw item, its id when it has one
+    assert isinstance(bad, Rejected) and bad.reason and isinstance(bad.raw, dict) and bad.raw
+    assert "acme broken item" in json.dumps(bad.raw) or harness.kind == "bluesky"  # type: ignore[attr-defined]  # (its text is what is missing)
+    if harness.kind in ("reddit", "mastodon", "bluesky", "rss"):  # type: ignore[attr-defined]  # (X, HN: the id is what is missing)
+        assert bad.external_id
+
+
+def test_a_post_dated_in_the_future_is_rejected_and_does_not_block_later_posts(harness: Harness) -> None:
+    """A broken date (the year 2999) must not become the source's watermark: posts after it still come."""
+    harness.fake.add("acme lost my parcel")
+    future = harness.fake.add("acme from the future", when=datetime(2999, 1, 1, tzinfo=UTC))
+    harness.fake.add("acme refund please")
+    first, skipped = harness.run()
+    assert len(first) == 2 and skipped and all(isinstance(r, Rejected) and r.reason for r in skipped)
+    harness.fake.add("acme still waiting")
+    second, _ = harness.run()
+    all_but_future = [i for i, p in zip(harness.fake.ids(), harness.fake.posts, strict=True) if p is not future]
+    assert sorted(first + second) == sorted(all_but_future)

@@ -99,13 +99,17 @@ def test_interval_spreads_the_budget_over_the_queries() -> None:
 
 
 def test_backoff_after_failures_and_429_then_recovery() -> None:
-    run = SimpleNamespace(started_at=T0, outcome="ok", detail={})
+    run = SimpleNamespace(started_at=T0, finished_at=T0, outcome="ok", detail={})
     assert poll_not_before(60, None, None, 900) is None
+    killed = SimpleNamespace(started_at=T0, finished_at=None, outcome="interrupted", detail={})
+    assert poll_not_before(60, killed, None, 900) is None  # the lease decides, not the dead run's start
     assert poll_not_before(60, run, None, 900) == T0 + timedelta(seconds=54)
     failing = SimpleNamespace(consecutive_failures=3, last_error_at=T0)
     assert poll_not_before(60, run, failing, 900) == T0 + timedelta(seconds=480)
     assert poll_not_before(600, run, failing, 900) == T0 + timedelta(seconds=900)  # capped
-    limited = SimpleNamespace(started_at=T0, outcome="rate_limited", detail={"retry_at": "2026-11-10T09:30:00+00:00"})
+    limited = SimpleNamespace(
+        started_at=T0, finished_at=T0, outcome="rate_limited", detail={"retry_at": "2026-11-10T09:30:00+00:00"}
+    )
     assert poll_not_before(60, limited, None, 900) == T0 + timedelta(minutes=30)
     healthy = SimpleNamespace(consecutive_failures=0, last_error_at=T0)
     assert poll_not_before(60, run, healthy, 900) == T0 + timedelta(seconds=54)

@@ -6,7 +6,7 @@ only when its command runs or ``--help`` lists it, and each imports the heavy li
 one-line messages and exit codes in :mod:`gripewatch.cli.common`, nowhere else.
 
 Modules: ``run`` (demo, run-once, score, feedback), ``cases``, ``incidents``, ``customers``, ``slack``,
-``sources`` (sources, backfill), ``dashboards`` (digest, dashboard, spikes), ``model``,
+``sources`` (sources, backfill), ``rejected`` (the quarantine), ``dashboards`` (digest, dashboard, spikes), ``model``,
 ``ops`` (serve, status), ``admin`` (db, config); ``summary`` and ``scoring`` format their output.
 """
 
@@ -31,6 +31,7 @@ COMMANDS = {
     "slack": "gripewatch.cli.slack:slack_group",
     "sources": "gripewatch.cli.sources:sources_cmd",
     "backfill": "gripewatch.cli.sources:backfill_cmd",
+    "rejected": "gripewatch.cli.rejected:rejected_group",
     "digest": "gripewatch.cli.dashboards:digest_cmd",
     "dashboard": "gripewatch.cli.dashboards:dashboard_cmd",
     "spikes": "gripewatch.cli.dashboards:spikes_cmd",

@@ -44,7 +44,8 @@ def _ago(at: datetime | None, now: datetime) -> str:
 @translate_errors
 def sources_cmd(as_json: bool, config_path: str | None, verbose: int) -> None:
     """Health of every configured source: last success, last error, failures in a row,
-    mentions in the last hour vs. the usual hourly rate, and a status
+    mentions in the last hour vs. the usual hourly rate, records in quarantine
+    (a column when there are any; see gripewatch rejected list), and a status
     (ok, failing, silent, rate-limited, never run, disabled).
 
     Example: gripewatch sources
@@ -70,12 +71,14 @@ def sources_cmd(as_json: bool, config_path: str | None, verbose: int) -> None:
         return
     colours = {"ok": "green", "failing": "red", "silent": "yellow", "rate-limited": "yellow"}
     t = Table(title="gripewatch sources", show_header=True)
-    for col in ("source", "type", "status", "last success", "last error", "fails", "last hour", "usual/h"):
-        t.add_column(col, justify="right" if col in ("fails", "last hour", "usual/h") else "left")
+    quarantined = sum(h.rejected for h in rows)
+    numbers = ("fails", "last hour", "usual/h") + (("rejected",) if quarantined else ())
+    for col in ("source", "type", "status", "last success", "last error", *numbers):
+        t.add_column(col, justify="right" if col in numbers else "left")
     for h in rows:
         status = h.status + (f" until {h.rate_limited_until:%H:%M}Z" if h.rate_limited_until else "")
         err = f"{_ago(h.last_error_at, now)}: {(h.last_error or '')[:60]}" if h.last_error else "—"
-        t.add_row(
+        cells: list[Text | str] = [
             Text(h.source),
             h.type,
             Text(status, style=colours.get(h.status, "white")),
@@ -84,7 +87,12 @@ def sources_cmd(as_json: bool, config_path: str | None, verbose: int) -> None:
             str(h.consecutive_failures),
             str(h.last_hour),
             f"{h.usual_per_hour:.1f}",
-        )
+        ]
+        if quarantined:
+            cells.append(Text(str(h.rejected), style="yellow" if h.rejected else ""))
+        t.add_row(*cells)
+    if quarantined:
+        t.caption = f"{quarantined} record(s) in quarantine: gripewatch rejected list"
     console.print(t)
 
 
@@ -174,5 +182,6 @@ def _backfill(db, settings, source, collector, name, start, now, restart) -> Non
         if state is not None:
             state.cursor = {}  # finished: the next backfill starts afresh
     console.print(
-        f"backfill of {name} done: {run.stored} stored, {run.duplicates} already there, {len(run.skipped)} skipped"
+        f"backfill of {name} done: {run.stored} stored, {run.duplicates} already there, "
+        f"{len(run.skipped)} rejected (gripewatch rejected list)"
     )

@@ -53,12 +53,15 @@ def poll_interval(source: SourceConfig, cfg: SchedulerConfig) -> float:
 def poll_not_before(interval: float, last_run: Any, state: Any, max_backoff: float) -> datetime | None:
     """When the next poll may start, given the latest run (any replica) and the source's health.
 
-    ``last_run`` is a JobRun (``started_at``, ``outcome``, ``detail``) or None;
-    ``state`` a SourceState (``consecutive_failures``, ``last_error_at``) or None.
-    None means "now".
+    ``last_run`` is a JobRun (``started_at``, ``finished_at``, ``outcome``, ``detail``)
+    or None; ``state`` a SourceState (``consecutive_failures``, ``last_error_at``) or
+    None. None means "now". Only a finished run spaces the next one: a run that is
+    still open is either in progress (its lease keeps everyone else out) or was
+    interrupted (killed with its process), and then the source is collected again
+    as soon as its lease is free, not an interval after the dead run started.
     """
     gates: list[datetime] = []
-    if last_run is not None:
+    if last_run is not None and last_run.finished_at is not None:
         gates.append(last_run.started_at + timedelta(seconds=interval * SPACING))
         retry_at = (last_run.detail or {}).get("retry_at") if last_run.outcome == "rate_limited" else None
         if retry_at:

@@ -10,7 +10,8 @@ with an imported tier or value are kept, the team gave those). Scores, complaint
 links and cases stay, so counts, trends and who did what survive. It deletes
 delivered or given-up outbox rows older than that (their payloads quote the
 customer), and ``job_runs`` older than ``retention.job_runs_days`` (erasure
-audit records are kept). Mentions of a case that is still open are kept whole
+audit records are kept); quarantined records last seen before the cutoff are deleted
+(their payloads quote customers too). Mentions of a case that is still open are kept whole
 while ``keep_open_cases`` is true.
 Works in small transactions, so it can stop between batches on shutdown.
 """
@@ -27,14 +28,14 @@ from sqlalchemy import delete, func, or_, select, update
 from gripewatch.alerts.erasure import AUDIT_JOB, PSEUDONYM, forget_mention
 from gripewatch.config import RetentionConfig
 from gripewatch.db import Database
-from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, JobRun, Mention, Outbox, Reply
+from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, JobRun, Mention, Outbox, RejectedRecord, Reply
 
 BATCH = 500
 
 
 def purge(db: Database, cfg: RetentionConfig, now: datetime, stop: threading.Event | None = None) -> dict[str, Any]:
     """Apply the retention policy once; return what was purged."""
-    out: dict[str, Any] = {"mentions": 0, "cases": 0, "authors": 0, "outbox": 0, "job_runs": 0}
+    out: dict[str, Any] = {"mentions": 0, "cases": 0, "authors": 0, "outbox": 0, "rejected": 0, "job_runs": 0}
     if cfg.days is not None:
         cutoff = now - timedelta(days=cfg.days)
         q = select(Mention.id).where(Mention.collected_at < cutoff, Mention.text != "")
@@ -56,6 +57,8 @@ def purge(db: Database, cfg: RetentionConfig, now: datetime, stop: threading.Eve
                 delete(Outbox).where(or_(Outbox.sent_at < cutoff, Outbox.dead.is_(True) & (Outbox.created_at < cutoff)))
             )
             out["outbox"] = res.rowcount or 0  # type: ignore[attr-defined]
+            res = s.execute(delete(RejectedRecord).where(RejectedRecord.last_seen_at < cutoff))
+            out["rejected"] = res.rowcount or 0  # type: ignore[attr-defined]
     with db.session() as s:
         res = s.execute(
             delete(JobRun).where(JobRun.started_at < now - timedelta(days=cfg.job_runs_days), JobRun.job != AUDIT_JOB)

@@ -7,6 +7,11 @@ heartbeat thread while the block runs, then records the end and the outcome
 *before* releasing the lease. Runs of one job therefore never overlap, and the
 table proves it. Raises :class:`~gripewatch.errors.LockBusy` when another
 holder has the lease.
+
+A run still open when its lease is taken by someone else was interrupted (its
+process was killed, or lost the database before recording its end): it is
+marked ``interrupted`` then, so it neither shows as running nor delays the
+job's next run.
 """
 
 from __future__ import annotations
@@ -81,6 +86,7 @@ def job(
     and nothing is recorded (the job was not due after all).
     """
     with leases.held(db.engine, name, holder, ttl, wait):
+        _mark_interrupted(db, name)
         if when is not None and not when():
             yield None
             return
@@ -99,6 +105,16 @@ def job(
         finally:
             beat.stop()
             _finish(db, run, now())
+
+
+def _mark_interrupted(db: Database, name: str) -> None:
+    """Runs of ``name`` left open: we hold the lease, so whoever ran them is gone."""
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(JobRun)
+            .where(JobRun.job == name, JobRun.finished_at.is_(None), JobRun.outcome.is_(None))
+            .values(outcome="interrupted")
+        )
 
 
 def _finish(db: Database, run: Run, at: datetime) -> None:

@@ -27,10 +27,11 @@ class Post:
     author: str = "customer"
     malformed: bool = False  # served without a field the platform always sends
     extra: dict[str, Any] = field(default_factory=dict)
+    when: datetime | None = None  # a broken platform's date (e.g. the year 2999); default: n minutes after T0
 
     @property
     def at(self) -> datetime:
-        return T0 + timedelta(minutes=self.n)
+        return self.when or T0 + timedelta(minutes=self.n)
 
 
 @dataclass
