@@ -316,10 +316,12 @@ def facet_counts(
 ) -> dict[str, dict[str, int]]:
     """For each filter, how many cases each of its ``options`` would show with the other filters kept.
 
-    One query per filter: a GROUP BY over cases, or one pass with a conditional count per option. The
-    counts that read the posts (topic, language, source) and the SLA clocks are left out while more than
-    :data:`FACET_LIMIT` cases match (``total``): on a big history they would cost more than the page."""
+    One query per filter: a GROUP BY over cases, or one pass with a conditional count per option. No
+    counts while more than :data:`FACET_LIMIT` cases match (``total``): on a big history they would
+    cost more than the page (the total is always shown)."""
     out: dict[str, dict[str, int]] = {}
+    if total > FACET_LIMIT:
+        return out
 
     def grouped(name: str, column: Any) -> dict[Any, int]:
         rows = s.execute(
@@ -351,8 +353,6 @@ def facet_counts(
     out["assignee"]["me"] = by_assignee.get(user, 0)
     by_incident = grouped("incident", Case.incident_id)
     out["incident"] = {str(k): n for k, n in by_incident.items() if k is not None}
-    if total > FACET_LIMIT:
-        return out
     out["sla"] = per_option(
         "sla",
         {

@@ -119,6 +119,15 @@ def create_app(
             p90_memo[priority] = kept
         return kept[1]
 
+    languages_memo: list[tuple[datetime, tuple[str, ...]]] = []
+
+    def known_languages(s: Any) -> tuple[str, ...]:
+        """The languages of the cases' posts, for the filter: kept 5 minutes (it reads every case's posts)."""
+        at = now()
+        if not languages_memo or languages_memo[-1][0] < at:
+            languages_memo[:] = [(at + timedelta(minutes=5), languages(s))]
+        return languages_memo[-1][1]
+
     def user_of(request: Request) -> str | None:
         if hasattr(request.state, "user"):
             return request.state.user  # type: ignore[no-any-return]
@@ -237,7 +246,7 @@ def create_app(
         brands, sources = tuple(b.name for b in settings.brands), tuple(x.name for x in settings.sources)
         with db.sessions() as s:
             rows, total = query_queue(s, f, user, now(), targets, cfg.page_size)
-            langs = tuple(dict.fromkeys(((f.language,) if f.language else ()) + languages(s)))
+            langs = tuple(dict.fromkeys(((f.language,) if f.language else ()) + known_languages(s)))
             counts = facet_counts(
                 s,
                 f,
