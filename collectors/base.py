@@ -69,13 +69,23 @@ class Mention:
     is_own: bool = False  # the platform says the brand's own account wrote it (else decided by brands[].handles)
     edited: bool = False  # a newer version of a post stored before: its text and raw are replaced
     deleted: bool = False  # the platform says it was deleted/removed: it is marked and its text purged
+    rating: int | None = None  # a review's stars (1-5): at or below the source's complaint_max_rating it is a complaint
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An item a collector could not normalise: quarantined (``gripewatch rejected list``), never fatal to its page."""
+
+    reason: str
+    raw: Any = None
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
 class Page:
     mentions: list[Mention]
     cursor: dict[str, Any]
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[Rejected] = field(default_factory=list)
 
 
 class Options(BaseModel):
@@ -122,7 +132,7 @@ def newest_first(
             try:
                 k, i = key(it), ident(it)
             except (KeyError, TypeError, ValueError, AttributeError) as e:
-                skipped.append(f"item without id/time: {e.__class__.__name__}: {str(e)[:80]}")
+                skipped.append(Rejected(f"item without id/time: {e.__class__.__name__}: {str(e)[:80]}", it))
                 continue
             if mark is not None and (k < mark or (k == mark and i in at_mark)):
                 passed = True
@@ -134,7 +144,7 @@ def newest_first(
             try:
                 mentions.append(normalise(it))
             except (KeyError, TypeError, ValueError, AttributeError) as e:
-                skipped.append(f"{i}: {e.__class__.__name__}: {str(e)[:120]}")
+                skipped.append(Rejected(f"{i}: {e.__class__.__name__}: {str(e)[:120]}", it, i))
         done = passed or not nxt or not items
         if done:
             new = {

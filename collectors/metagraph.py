@@ -1,0 +1,206 @@
+"""The Meta Graph API plumbing shared by the ``facebook`` and ``instagram`` collectors.
+
+:class:`Graph` makes every call through the source's :class:`~gripewatch.collectors.base.Edge`
+and reads what Graph says about limits:
+
+* Throttling is an HTTP 400/403 whose ``error.code`` is 4, 17, 32, 613 or 80000-80014 (Business
+  Use Case limits), not a 429. It is a :class:`RateLimited` until the reset given by
+  ``x-business-use-case-usage`` (``estimated_time_to_regain_access``, minutes), else 15 minutes.
+* The usage headers (``x-app-usage``, ``x-business-use-case-usage``, ``x-page-usage``) say how
+  much of the hourly allowance is used, in percent. At ``max_usage_percent`` or more the next
+  call stops the run cleanly (a RateLimited) before Meta throttles the app.
+* ``recheck(ids, fields)``: one batch request (up to 50 reads) for items collected earlier: an
+  item answered 404, or ``error.code`` 100 / subcode 33 ("does not exist"), is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from gripewatch.collectors.base import Edge, NetworkOptions, TransientError
+from pydantic import Field, SecretStr
+
+from gripewatch.errors import RateLimited, SourceError
+
+API = "https://graph.facebook.com"
+THROTTLED = {4, 17, 32, 613, *range(80000, 80015)}
+USAGE_HEADERS = ("x-app-usage", "x-business-use-case-usage", "x-page-usage")
+BATCH = 50  # Graph's limit of requests in one batch
+DEFAULT_PAUSE = timedelta(minutes=15)
+
+
+class GraphOptions(NetworkOptions):
+    """Keys shared by the Meta collectors."""
+
+    access_token: SecretStr  # a Page access token (${META_PAGE_TOKEN})
+    api_version: str = Field("v21.0", pattern=r"^v\d+\.\d+$")
+    max_usage_percent: float = Field(90.0, gt=0, le=100)  # stop before Meta throttles the app
+    posts_lookback_days: float = Field(7.0, gt=0)  # posts/media this recent are watched for new comments
+    recheck_hours: float = Field(48.0, ge=0)  # items this recent are re-read for edits and deletions
+    requests_per_15min: int = Field(600, ge=1)  # Graph: 200 calls per user per hour (apps), BUC pages 4,800/day × users
+    page_size: int = Field(100, ge=1, le=100)
+
+    def required_secrets(self) -> tuple[str, ...]:
+        return ("access_token",)
+
+
+class Graph:
+    """An httpx client for ``{base_url}/{api_version}/`` whose calls go through ``edge``."""
+
+    def __init__(self, edge: Edge, opts: GraphOptions) -> None:
+        self.edge, self.opts = edge, opts
+        self.base = (opts.base_url or API).rstrip("/")
+        self.http = httpx.Client(
+            base_url=f"{self.base}/{opts.api_version}/",
+            timeout=opts.timeout_seconds,
+            headers={"User-Agent": opts.user_agent},
+        )
+        self.token = opts.access_token.get_secret_value()
+        self.usage = 0.0
+        self.pause: datetime | None = None  # set when usage reached max_usage_percent
+        self.usage_reset: datetime | None = None
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        """GET a Graph object or edge page (errors classified for the edge)."""
+        return self.edge.call(path.split("/")[-1] or path, self._get, path, params)
+
+    def pages(self, path: str, params: dict[str, Any]) -> Iterator[list[dict[str, Any]]]:
+        """The ``data`` of each page of an edge, following ``paging.cursors.after``."""
+        params = dict(params)
+        while True:
+            body = self.get(path, params)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise SourceError(f"{path}: response has no data list")
+            yield data
+            paging = body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not data or not after or not paging.get("next"):
+                return
+            params["after"] = after
+
+    def recheck(self, ids: list[str], fields: str) -> dict[str, dict[str, Any] | None]:
+        """Re-read items in batches: id → current object, or None when Graph says it is gone.
+
+        Items whose read failed otherwise (a timeout inside the batch) are left out.
+        """
+        out: dict[str, dict[str, Any] | None] = {}
+        for i in range(0, len(ids), BATCH):
+            chunk = ids[i : i + BATCH]
+            for _ in chunk[1:]:
+                self.edge.charge()  # Meta counts every request of a batch
+            answers = self.edge.call("batch", self._batch, chunk, fields)
+            for oid, answer in zip(chunk, answers, strict=False):
+                if not isinstance(answer, dict):
+                    continue
+                body = _json(answer.get("body"))
+                code = answer.get("code")
+                if code == 200 and isinstance(body, dict):
+                    out[oid] = body
+                elif code == 404 or _gone(body):
+                    out[oid] = None
+        return out
+
+    # ------------------------------------------------------------ one HTTP call
+
+    def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_pause()
+        r = self.http.get(path.lstrip("/"), params={**params, "access_token": self.token})
+        return self._read(r, path)
+
+    def _batch(self, ids: list[str], fields: str) -> list[Any]:
+        self._check_pause()
+        batch = [{"method": "GET", "relative_url": f"{self.opts.api_version}/{i}?fields={fields}"} for i in ids]
+        r = self.http.post(
+            f"{self.base}/",
+            data={"batch": json.dumps(batch), "include_headers": "false", "access_token": self.token},
+        )
+        body = self._read(r, "batch", expect=list)
+        return body  # type: ignore[return-value]
+
+    def _check_pause(self) -> None:
+        if self.pause is not None:
+            reset, self.pause = self.pause, None  # once: if the edge sleeps it through, go on
+            raise RateLimited(f"Graph usage at {self.usage:.0f}% of the allowance", reset)
+
+    def _read(self, r: httpx.Response, what: str, expect: type = dict) -> Any:
+        self._note_usage(r.headers)
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        if r.status_code >= 400 or (isinstance(body, dict) and "error" in body):
+            raise self._error(r, body, what)
+        if not isinstance(body, expect):
+            raise SourceError(f"Graph {what}: unexpected response ({type(body).__name__})")
+        return body
+
+    def _error(self, r: httpx.Response, body: Any, what: str) -> SourceError:
+        err = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+        code = err.get("code")
+        msg = f"Graph {what}: HTTP {r.status_code} code {code}: {str(err.get('message', ''))[:160]}"
+        if code in THROTTLED or r.status_code == 429:
+            self.pause = None  # this error is the stop; no second one on the retry
+            return RateLimited(msg, self.usage_reset or self.edge.now() + DEFAULT_PAUSE)
+        if r.status_code >= 500 or code in (1, 2) or err.get("is_transient"):
+            return TransientError(msg)
+        return SourceError(msg)
+
+    def _note_usage(self, headers: httpx.Headers) -> None:
+        usage, regain = usage_of(headers)
+        self.usage = usage
+        self.usage_reset = self.edge.now() + timedelta(minutes=regain) if regain else None
+        if usage >= self.opts.max_usage_percent:
+            self.pause = self.usage_reset or self.edge.now() + DEFAULT_PAUSE
+
+
+def usage_of(headers: httpx.Headers | dict[str, str]) -> tuple[float, float]:
+    """The highest usage percentage in Graph's usage headers, and the longest time to regain access (minutes)."""
+    usage = regain = 0.0
+    for name in USAGE_HEADERS:
+        raw = _json(headers.get(name))
+        for entry in _entries(raw):
+            for key in ("call_count", "total_time", "total_cputime"):
+                usage = max(usage, _num(entry.get(key)))
+            regain = max(regain, _num(entry.get("estimated_time_to_regain_access")))
+    return usage, regain
+
+
+def digest(*parts: Any) -> str:
+    """A short fingerprint of an item's text and visibility, kept in the cursor to notice edits."""
+    return hashlib.sha1(json.dumps(parts, ensure_ascii=False).encode()).hexdigest()[:12]
+
+
+def _entries(raw: Any) -> list[dict[str, Any]]:
+    if isinstance(raw, dict) and any(isinstance(v, list) for v in raw.values()):  # BUC: {id: [ {...} ]}
+        return [e for v in raw.values() if isinstance(v, list) for e in v if isinstance(e, dict)]
+    return [raw] if isinstance(raw, dict) else []
+
+
+def _gone(body: Any) -> bool:
+    err = body.get("error") if isinstance(body, dict) else None
+    return isinstance(err, dict) and err.get("code") == 100 and err.get("error_subcode") == 33
+
+
+def _json(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
+def _num(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return 0.0
