@@ -53,7 +53,7 @@ class FakeGraph(FakePlatform):
         if self.failures:
             return self.failures.pop(0)
         if method == "POST" and path == "/":
-            return Reply(body=[self._one(json.loads(query["batch"])[i]) for i in range(len(json.loads(query["batch"])))])
+            return Reply(body=[self._one(r) for r in json.loads(query["batch"])])
         return self.data(method, path, query, headers)
 
     def _one(self, request: dict[str, str]) -> dict[str, Any]:
