@@ -23,14 +23,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gripewatch.collectors.base import Edge, Mention, Page, Rejected, parse_time
-from gripewatch.collectors.metagraph import Graph, GraphOptions, digest
+from gripewatch.collectors.metagraph import Graph, GraphOptions, newer_than, recheck_recent, remember
 from pydantic import Field
 
 from gripewatch.config import SourceConfig
 
 POST_FIELDS = "id,message,created_time,updated_time,from{id,name},permalink_url,is_hidden"
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},permalink_url,is_hidden"
-MAX_RECENT = 1000
 
 
 class FacebookOptions(GraphOptions):
@@ -62,24 +61,11 @@ class FacebookCollector:
 
     def _recheck(self, graph: Graph, state: dict[str, Any], now: datetime) -> Iterator[Page]:
         horizon = (now - timedelta(hours=self.opts.recheck_hours)).timestamp()
-        recent = {k: v for k, v in state.get("recent", {}).items() if v[0] >= horizon}
-        mentions: list[Mention] = []
-        for kind, fields in (("p", POST_FIELDS), ("c", COMMENT_FIELDS)):
-            ids = [k for k, v in recent.items() if v[2] == kind]
-            for oid, body in graph.recheck(ids, fields).items() if ids else ():
-                t, old, _, post = recent[oid]
-                if body is None or body.get("is_hidden"):
-                    mentions.append(_gone(oid, t, post))
-                    del recent[oid]
-                elif digest(body.get("message")) != old:
-                    try:
-                        mentions.append(self._mention(body, post, edited=True))
-                    except (KeyError, TypeError, ValueError, AttributeError):
-                        continue
-                    recent[oid] = [t, digest(body.get("message")), kind, post]
-        if mentions:
-            state["recent"] = recent
-            yield Page(mentions, copy.deepcopy(state))
+        fields = {"p": POST_FIELDS, "c": COMMENT_FIELDS}
+        text = {"p": "message", "c": "message"}
+        changed = recheck_recent(graph, state, horizon, fields, text, "is_hidden", self._mention, _gone)
+        if changed:
+            yield Page(changed, copy.deepcopy(state))
 
     # ------------------------------------------------------------ 2. posts, 3. comments
 
@@ -122,7 +108,6 @@ class FacebookCollector:
 
     def _comments(self, graph: Graph, state: dict[str, Any], pid: str, updated: str | None) -> Page:
         watch = state["posts"][pid]
-        mark, at = watch["mark"], set(watch["at"])
         params = {
             "fields": COMMENT_FIELDS,
             "filter": "stream",
@@ -132,28 +117,14 @@ class FacebookCollector:
         items: list[Any] = []
         for page in graph.pages(f"{pid}/comments", params):
             items += page
-            if mark is not None and any(_older(c, mark) for c in page):
-                break
-        mentions, rejected = [], []
-        top, top_ids = mark, set(at)
-        for raw in reversed(items):
-            try:
-                cid, t = str(raw["id"]), parse_time(raw["created_time"]).timestamp()
-            except (KeyError, TypeError, ValueError) as e:
-                rejected.append(Rejected(f"comment without id/created_time: {e.__class__.__name__}", raw, _id(raw)))
-                continue
-            if mark is not None and (t < mark or (t == mark and cid in at)):
-                continue
-            if top is None or t > top:
-                top, top_ids = t, {cid}
-            elif t == top:
-                top_ids.add(cid)
-            try:
-                mentions.append(self._mention(raw, pid))
-                self._remember(state, cid, t, raw, "c", pid)
-            except (KeyError, TypeError, ValueError, AttributeError) as e:
-                rejected.append(Rejected(f"comment {cid}: {e.__class__.__name__}: {str(e)[:120]}", raw, cid))
-        watch.update(mark=top, at=sorted(top_ids), u=updated)
+            if watch["mark"] is not None and any(_older(c, watch["mark"]) for c in page):
+                break  # newest first: the rest was collected before
+
+        def new(cid: str, t: float, raw: dict[str, Any]) -> None:
+            self._remember(state, cid, t, raw, "c", pid)
+
+        mentions, rejected = newer_than(items, watch, "created_time", lambda raw: self._mention(raw, pid), new)
+        watch["u"] = updated
         return Page(mentions, copy.deepcopy(state), rejected)
 
     # ------------------------------------------------------------ normalising
@@ -163,13 +134,8 @@ class FacebookCollector:
         return timedelta(days=self.opts.posts_lookback_days)
 
     def _remember(self, state: dict[str, Any], oid: str, t: float, raw: dict[str, Any], kind: str, pid: str) -> None:
-        if self.opts.recheck_hours <= 0:
-            return
-        recent = state.setdefault("recent", {})
-        recent[oid] = [t, digest(raw.get("message")), kind, pid]
-        if len(recent) > MAX_RECENT:
-            for k in sorted(recent, key=lambda k: recent[k][0])[: len(recent) - MAX_RECENT]:
-                del recent[k]
+        if self.opts.recheck_hours > 0:
+            remember(state, oid, t, raw.get("message"), kind, pid)
 
     def _mention(self, raw: dict[str, Any], pid: str, edited: bool = False) -> Mention:
         text = raw.get("message")

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from gripewatch.collectors.base import Edge, NetworkOptions, TransientError
+from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Rejected, TransientError, parse_time
 from pydantic import Field, SecretStr
 
 from gripewatch.errors import RateLimited, SourceError
@@ -160,6 +160,94 @@ class Graph:
         self.usage_reset = self.edge.now() + timedelta(minutes=regain) if regain else None
         if usage >= self.opts.max_usage_percent:
             self.pause = self.usage_reset or self.edge.now() + DEFAULT_PAUSE
+
+
+# ---------------------------------------------------------------- the cursor's bookkeeping
+#
+# ``state["recent"]``: id → [created epoch, digest of text and visibility, kind, container id] of
+# what was collected in the last ``recheck_hours``; a container's ``{"mark", "at"}``: the newest
+# item time collected under it and the ids at that time.
+
+MAX_RECENT = 1000
+Normalise = Callable[[dict[str, Any], str, bool], Mention]
+
+
+def remember(state: dict[str, Any], oid: str, t: float, text: Any, kind: str, container: str) -> None:
+    recent = state.setdefault("recent", {})
+    recent[oid] = [t, digest(text), kind, container]
+    if len(recent) > MAX_RECENT:
+        for k in sorted(recent, key=lambda k: recent[k][0])[: len(recent) - MAX_RECENT]:
+            del recent[k]
+
+
+def recheck_recent(
+    graph: Graph,
+    state: dict[str, Any],
+    horizon: float,
+    fields: dict[str, str],
+    text_key: dict[str, str],
+    hidden_key: str,
+    normalise: Normalise,
+    gone: Callable[[str, float, str], Mention],
+) -> list[Mention]:
+    """Re-read the recent items of each kind: deletions (gone or hidden) and edits (text changed).
+
+    ``state["recent"]`` is updated when something changed (expired entries dropped with it).
+    """
+    recent = {k: v for k, v in state.get("recent", {}).items() if v[0] >= horizon}
+    out: list[Mention] = []
+    for kind, kind_fields in fields.items():
+        ids = [k for k, v in recent.items() if v[2] == kind]
+        for oid, body in graph.recheck(ids, kind_fields).items() if ids else ():
+            t, old, _, container = recent[oid]
+            if body is None or body.get(hidden_key):
+                out.append(gone(oid, t, container))
+                del recent[oid]
+            elif digest(body.get(text_key[kind])) != old:
+                try:
+                    out.append(normalise(body, container, True))
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    continue
+                recent[oid] = [t, digest(body.get(text_key[kind])), kind, container]
+    if out:
+        state["recent"] = recent
+    return out
+
+
+def newer_than(
+    items: list[Any],
+    watch: dict[str, Any],
+    time_key: str,
+    normalise: Callable[[dict[str, Any]], Mention],
+    on_new: Callable[[str, float, dict[str, Any]], None],
+) -> tuple[list[Mention], list[Rejected]]:
+    """The items (any order) above a container's watermark, oldest first; the watermark moves up."""
+    mark, at = watch.get("mark"), set(watch.get("at", []))
+    top, top_ids = mark, set(at)
+    rows = []
+    rejected: list[Rejected] = []
+    for raw in items:
+        try:
+            oid, t = str(raw["id"]), parse_time(raw[time_key]).timestamp()
+        except (KeyError, TypeError, ValueError) as e:
+            oid = str(raw["id"]) if isinstance(raw, dict) and raw.get("id") else None
+            rejected.append(Rejected(f"item without id/{time_key}: {e.__class__.__name__}: {e}", raw, oid))
+            continue
+        if mark is None or t > mark or (t == mark and oid not in at):
+            rows.append((t, oid, raw))
+    mentions: list[Mention] = []
+    for t, oid, raw in sorted(rows, key=lambda r: (r[0], r[1])):
+        if top is None or t > top:
+            top, top_ids = t, {oid}
+        elif t == top:
+            top_ids.add(oid)
+        try:
+            mentions.append(normalise(raw))
+            on_new(oid, t, raw)
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            rejected.append(Rejected(f"{oid}: {e.__class__.__name__}: {str(e)[:120]}", raw, oid))
+    watch.update(mark=top, at=sorted(top_ids))
+    return mentions, rejected
 
 
 def usage_of(headers: httpx.Headers | dict[str, str]) -> tuple[float, float]:

@@ -24,6 +24,7 @@ from gripewatch.errors import RateLimited
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.facebook import PAGE_ID, FakeFacebook
 from tests.fakes.hackernews import FakeHackerNews
+from tests.fakes.instagram import IG_USER_ID, FakeInstagram
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.platform import FakePlatform
 from tests.fakes.reddit import FakeReddit
@@ -53,11 +54,11 @@ def _buc(owner: str, kind: str, seconds: float) -> dict[str, str]:
 
 
 #: Platforms whose reset is given in coarser steps than 30 s (Meta: whole minutes).
-SHORT_RESET = {"facebook": 60}
+SHORT_RESET = {"facebook": 60, "instagram": 60}
 #: Which platforms tell about edits, deletions and the brand's own replies (the fake scripts them).
 EDITS = {"facebook"}
-DELETIONS = {"facebook"}
-REPLIES = {"facebook"}
+DELETIONS = {"facebook", "instagram"}
+REPLIES = {"facebook", "instagram"}
 
 
 # name → (fake class, source entry builder, 429 headers saying "reset in N seconds")
@@ -110,6 +111,11 @@ PLATFORMS: dict[str, tuple[type[FakePlatform], Callable[[Any], dict[str, Any]], 
         FakeFacebook,
         lambda f: {"type": "facebook", "page_id": PAGE_ID, "access_token": f.token, "base_url": f.base_url},
         lambda s: _buc(PAGE_ID, "pages", s),
+    ),
+    "instagram": (
+        FakeInstagram,
+        lambda f: {"type": "instagram", "ig_user_id": IG_USER_ID, "access_token": f.token, "base_url": f.base_url},
+        lambda s: _buc(IG_USER_ID, "instagram", s),
     ),
 }
 
