@@ -30,6 +30,7 @@ from tests.fakes.platform import FakePlatform
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.rss import FakeFeed
 from tests.fakes.x import FakeX
+from tests.fakes.youtube import API_KEY, CHANNEL_ID, FakeYouTube
 
 BRAND = {"name": "Acme", "keywords": ["acme"], "handles": {"x": "AcmeHelp"}}
 
@@ -56,9 +57,9 @@ def _buc(owner: str, kind: str, seconds: float) -> dict[str, str]:
 #: Platforms whose reset is given in coarser steps than 30 s (Meta: whole minutes).
 SHORT_RESET = {"facebook": 60, "instagram": 60}
 #: Which platforms tell about edits, deletions and the brand's own replies (the fake scripts them).
-EDITS = {"facebook"}
-DELETIONS = {"facebook", "instagram"}
-REPLIES = {"facebook", "instagram"}
+EDITS = {"facebook", "youtube"}
+DELETIONS = {"facebook", "instagram", "youtube"}
+REPLIES = {"facebook", "instagram", "youtube"}
 
 
 # name → (fake class, source entry builder, 429 headers saying "reset in N seconds")
@@ -116,6 +117,16 @@ PLATFORMS: dict[str, tuple[type[FakePlatform], Callable[[Any], dict[str, Any]], 
         FakeInstagram,
         lambda f: {"type": "instagram", "ig_user_id": IG_USER_ID, "access_token": f.token, "base_url": f.base_url},
         lambda s: _buc(IG_USER_ID, "instagram", s),
+    ),
+    "youtube": (
+        FakeYouTube,
+        lambda f: {
+            "type": "youtube",
+            "channel_id": CHANNEL_ID,
+            "api_key": API_KEY,
+            "base_url": f.base_url + "/youtube/v3/",
+        },
+        lambda s: {"Retry-After": str(int(s))},
     ),
 }
 
