@@ -21,6 +21,7 @@ from gripewatch.collectors.base import Mention, Page
 
 from gripewatch.config import settings_from_dict
 from gripewatch.errors import RateLimited
+from tests.fakes.appstore import APP_ID, FakeAppStore
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.facebook import PAGE_ID, FakeFacebook
 from tests.fakes.hackernews import FakeHackerNews
@@ -57,9 +58,10 @@ def _buc(owner: str, kind: str, seconds: float) -> dict[str, str]:
 #: Platforms whose reset is given in coarser steps than 30 s (Meta: whole minutes).
 SHORT_RESET = {"facebook": 60, "instagram": 60}
 #: Which platforms tell about edits, deletions and the brand's own replies (the fake scripts them).
-EDITS = {"facebook", "youtube"}
+EDITS = {"facebook", "youtube", "appstore"}
 DELETIONS = {"facebook", "instagram", "youtube"}
 REPLIES = {"facebook", "instagram", "youtube"}
+NEW = {"facebook", "instagram", "youtube", "appstore", "googleplay"}
 
 
 # name → (fake class, source entry builder, 429 headers saying "reset in N seconds")
@@ -117,6 +119,11 @@ PLATFORMS: dict[str, tuple[type[FakePlatform], Callable[[Any], dict[str, Any]], 
         FakeInstagram,
         lambda f: {"type": "instagram", "ig_user_id": IG_USER_ID, "access_token": f.token, "base_url": f.base_url},
         lambda s: _buc(IG_USER_ID, "instagram", s),
+    ),
+    "appstore": (
+        FakeAppStore,
+        lambda f: {"type": "appstore", "app_id": APP_ID, "countries": ["us"], "base_url": f.base_url},
+        lambda s: {"Retry-After": str(int(s))},
     ),
     "youtube": (
         FakeYouTube,
@@ -265,7 +272,7 @@ def test_malformed_item_is_skipped_with_a_reason_and_the_rest_kept(harness: Harn
 
 
 def test_malformed_item_is_quarantined_as_rejected_with_its_payload(harness: Harness) -> None:
-    if harness.kind not in EDITS | DELETIONS | REPLIES:  # type: ignore[attr-defined]
+    if harness.kind not in NEW:  # type: ignore[attr-defined]
         pytest.skip("the older collectors still report plain reasons")
     harness.fake.add("acme lost my parcel")
     harness.fake.add("acme broken item", malformed=True)
