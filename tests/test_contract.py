@@ -24,6 +24,7 @@ from gripewatch.errors import RateLimited
 from tests.fakes.appstore import APP_ID, FakeAppStore
 from tests.fakes.bluesky import FakeBluesky
 from tests.fakes.facebook import PAGE_ID, FakeFacebook
+from tests.fakes.googleplay import PACKAGE, TOKEN, FakeGooglePlay
 from tests.fakes.hackernews import FakeHackerNews
 from tests.fakes.instagram import IG_USER_ID, FakeInstagram
 from tests.fakes.mastodon import FakeMastodon
@@ -58,9 +59,9 @@ def _buc(owner: str, kind: str, seconds: float) -> dict[str, str]:
 #: Platforms whose reset is given in coarser steps than 30 s (Meta: whole minutes).
 SHORT_RESET = {"facebook": 60, "instagram": 60}
 #: Which platforms tell about edits, deletions and the brand's own replies (the fake scripts them).
-EDITS = {"facebook", "youtube", "appstore"}
+EDITS = {"facebook", "youtube", "appstore", "googleplay"}
 DELETIONS = {"facebook", "instagram", "youtube"}
-REPLIES = {"facebook", "instagram", "youtube"}
+REPLIES = {"facebook", "instagram", "youtube", "googleplay"}
 NEW = {"facebook", "instagram", "youtube", "appstore", "googleplay"}
 
 
@@ -123,6 +124,11 @@ PLATFORMS: dict[str, tuple[type[FakePlatform], Callable[[Any], dict[str, Any]], 
     "appstore": (
         FakeAppStore,
         lambda f: {"type": "appstore", "app_id": APP_ID, "countries": ["us"], "base_url": f.base_url},
+        lambda s: {"Retry-After": str(int(s))},
+    ),
+    "googleplay": (
+        FakeGooglePlay,
+        lambda f: {"type": "googleplay", "package_name": PACKAGE, "access_token": TOKEN, "base_url": f.base_url},
         lambda s: {"Retry-After": str(int(s))},
     ),
     "youtube": (
