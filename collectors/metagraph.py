@@ -42,7 +42,7 @@ class GraphOptions(NetworkOptions):
     max_usage_percent: float = Field(90.0, gt=0, le=100)  # stop before Meta throttles the app
     posts_lookback_days: float = Field(7.0, gt=0)  # posts/media this recent are watched for new comments
     recheck_hours: float = Field(48.0, ge=0)  # items this recent are re-read for edits and deletions
-    requests_per_15min: int = Field(600, ge=1)  # Graph: 200 calls per user per hour (apps), BUC pages 4,800/day × users
+    requests_per_15min: int = Field(150, ge=1)  # Pages/Instagram BUC: 4,800 calls × engaged users per 24 h
     page_size: int = Field(100, ge=1, le=100)
 
     def required_secrets(self) -> tuple[str, ...]:
