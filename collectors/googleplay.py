@@ -54,11 +54,12 @@ class GooglePlayOptions(NetworkOptions):
         base = (info.context or {}).get("base")
         return v if v is None or v.is_absolute() or base is None else Path(base) / v
 
-    @model_validator(mode="after")
-    def _one_credential(self) -> GooglePlayOptions:
-        if self.service_account_file is None and self.access_token is None:
+    @model_validator(mode="before")
+    @classmethod
+    def _a_credential(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "service_account_file" not in data and "access_token" not in data:
             raise ValueError("set service_account_file (a service account's JSON key) or access_token")
-        return self
+        return data
 
     def required_secrets(self) -> tuple[str, ...]:
         return () if self.service_account_file is not None else ("access_token",)
@@ -160,7 +161,8 @@ class GooglePlayCollector:
 
     def _token(self, http: httpx.Client) -> str:
         if self.opts.service_account_file is None:
-            assert self.opts.access_token is not None
+            if self.opts.access_token is None:
+                raise SourceError("googleplay: no access_token and no service_account_file")
             return self.opts.access_token.get_secret_value()
         try:
             key = json.loads(self.opts.service_account_file.read_text(encoding="utf-8"))

@@ -29,6 +29,7 @@ def graph_time(at: datetime) -> str:
 class FakeGraph(FakePlatform):
     throttle_code = 80001
     token = "test-page-token"
+    usage: dict[str, str] = {}  # usage headers sent with every answer (x-app-usage, x-business-use-case-usage)
 
     def fail_next(self, status: int, headers: dict[str, str] | None = None, times: int = 1, body: Any = None) -> None:
         if status == 429:  # Graph throttles with HTTP 400 and an error code, never a 429
@@ -53,8 +54,11 @@ class FakeGraph(FakePlatform):
         if self.failures:
             return self.failures.pop(0)
         if method == "POST" and path == "/":
-            return Reply(body=[self._one(r) for r in json.loads(query["batch"])])
-        return self.data(method, path, query, headers)
+            reply = Reply(body=[self._one(r) for r in json.loads(query["batch"])])
+        else:
+            reply = self.data(method, path, query, headers)
+        reply.headers.update(self.usage)
+        return reply
 
     def _one(self, request: dict[str, str]) -> dict[str, Any]:
         oid = urllib.parse.urlsplit(request["relative_url"]).path.rsplit("/", 1)[-1]
