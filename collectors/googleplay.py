@@ -125,8 +125,8 @@ class GooglePlayCollector:
                         mentions.append(self._mention(review, comment, key, at, own, edited=key in seen))
                     seen[key] = at
             except (KeyError, TypeError, ValueError, AttributeError, StopIteration) as e:
-                rid = review.get("reviewId") if isinstance(review, dict) else None
-                rejected.append(Rejected(f"review {rid}: {e.__class__.__name__}: {str(e)[:120]}", review, rid))
+                bad = str(review["reviewId"]) if isinstance(review, dict) and review.get("reviewId") else None
+                rejected.append(Rejected(f"review {bad}: {e.__class__.__name__}: {str(e)[:120]}", review, bad))
         return sorted(mentions, key=lambda m: m.created_at), rejected
 
     def _mention(

@@ -144,7 +144,7 @@ class Graph:
         return body
 
     def _error(self, r: httpx.Response, body: Any, what: str) -> SourceError:
-        err = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+        err: dict[str, Any] = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
         code = err.get("code")
         msg = f"Graph {what}: HTTP {r.status_code} code {code}: {str(err.get('message', ''))[:160]}"
         if code in THROTTLED or r.status_code == 429:
@@ -230,8 +230,8 @@ def newer_than(
         try:
             oid, t = str(raw["id"]), parse_time(raw[time_key]).timestamp()
         except (KeyError, TypeError, ValueError) as e:
-            oid = str(raw["id"]) if isinstance(raw, dict) and raw.get("id") else None
-            rejected.append(Rejected(f"item without id/{time_key}: {e.__class__.__name__}: {e}", raw, oid))
+            known = str(raw["id"]) if isinstance(raw, dict) and raw.get("id") else None
+            rejected.append(Rejected(f"item without id/{time_key}: {e.__class__.__name__}: {e}", raw, known))
             continue
         if mark is None or t > mark or (t == mark and oid not in at):
             rows.append((t, oid, raw))
