@@ -84,7 +84,7 @@ class FacebookCollector:
             except (KeyError, TypeError, ValueError) as e:
                 rejected.append(Rejected(f"post without id/created_time: {e.__class__.__name__}", raw, _id(raw)))
                 continue
-            if pid in posts:
+            if pid in posts or t < since:  # known, or older than the window (Graph's since may go by updates)
                 continue
             quiet = raw.get("updated_time") in (None, raw["created_time"])
             posts[pid] = {"t": t, "u": raw["created_time"] if quiet else None, "mark": None, "at": []}

@@ -87,6 +87,8 @@ class InstagramCollector:
                     t = parse_time(m["timestamp"]).timestamp()
                 except (KeyError, TypeError, ValueError):
                     t = since
+                if t < since:
+                    continue
                 media[mid] = {"t": t, "n": 0 if m.get("comments_count") == 0 else None, "mark": None, "at": []}
                 changed = True
         for mid in [k for k, v in media.items() if v["t"] < since]:

@@ -233,3 +233,22 @@ def test_a_missing_secret_names_the_key(entry: dict[str, Any], tmp_path: Path, m
     out = CliRunner().invoke(cli, ["config", "check", "--config", str(cfg)])
     key = "api_key" if entry["type"] == "youtube" else "access_token"
     assert out.exit_code == 2 and f"sources[0].{key}" in out.output
+
+
+@pytest.mark.parametrize("fake", [FakeFacebook], indirect=True)
+def test_an_edited_comment_and_a_reply_in_its_thread(fake: FakeFacebook, tmp_path: Path) -> None:
+    post = fake.add("acme winter sale", author="Acme")
+    comment = fake.add("acme kettle lid broke", extra={"on": post.n})
+    c = build(facebook(fake), tmp_path)
+    _, cursor = run(c, {})
+    fake.edit(comment, "acme kettle lid broke and the handle too")
+    answer = fake.reply_as_brand(comment, "So sorry! DM us and we'll replace it")
+    again, _ = run(c, cursor)
+    edited = [(m.external_id, m.text) for m in again if m.edited]
+    assert edited == [(fake.pid(comment), "acme kettle lid broke and the handle too")]
+    reply = next(m for m in again if m.is_own)
+    assert (reply.external_id, reply.in_reply_to, reply.conversation_id) == (
+        fake.pid(answer),
+        fake.pid(comment),
+        fake.pid(post),
+    )
