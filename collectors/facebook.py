@@ -82,7 +82,12 @@ class FacebookCollector:
             try:
                 pid, t = str(raw["id"]), parse_time(raw["created_time"]).timestamp()
             except (KeyError, TypeError, ValueError) as e:
-                rejected.append(Rejected(f"post without id/created_time: {e.__class__.__name__}", raw, _id(raw)))
+                known = _id(raw)
+                if known in posts:
+                    continue
+                rejected.append(Rejected(f"post without id/created_time: {e.__class__.__name__}", raw, known))
+                if known is not None:  # remembered, so it is quarantined once, not on every run
+                    posts[known] = {"t": now.timestamp(), "u": raw.get("updated_time"), "mark": None, "at": []}
                 continue
             if pid in posts or t < since:  # known, or older than the window (Graph's since may go by updates)
                 continue

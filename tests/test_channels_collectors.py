@@ -252,3 +252,15 @@ def test_an_edited_comment_and_a_reply_in_its_thread(fake: FakeFacebook, tmp_pat
         fake.pid(comment),
         fake.pid(post),
     )
+
+
+@pytest.mark.parametrize("fake", [FakeFacebook], indirect=True)
+def test_a_malformed_post_is_quarantined_once_not_on_every_run(fake: FakeFacebook, tmp_path: Path) -> None:
+    fake.add("acme broken", malformed=True)
+    c = build(facebook(fake), tmp_path)
+    rejected, cursor = [], {}
+    for _ in range(2):
+        for page in c.collect(cursor):
+            rejected += page.skipped
+            cursor = page.cursor
+    assert [r.external_id for r in rejected] == [fake.pid(fake.posts[0])]
