@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gripewatch.alerts import assign, card, sla
-from gripewatch.alerts.outbox import enqueue
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts import assign, card, sla
+from gripewatch.alerts.outbox import enqueue
 from gripewatch.config import Settings
 from gripewatch.errors import GripewatchError
 from gripewatch.models import Case, Feedback, Mention
@@ -40,7 +40,7 @@ def apply(session: Session, settings: Settings, case_id: int, action: str, actor
     """Perform ``action`` on case ``case_id`` as ``actor`` (a Slack user id); raise ActionRefused if it cannot."""
     if action not in ACTIONS:
         raise ActionRefused(f"unknown action {action!r} (known: {', '.join(ACTIONS)})")
-    case = session.get(Case, case_id, with_for_update=session.bind.dialect.name == "postgresql")
+    case = session.get(Case, case_id, with_for_update=session.get_bind().dialect.name == "postgresql")
     if case is None:
         raise ActionRefused(f"no case #{case_id}")
     if case.status == "closed":

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from gripewatch.alerts.hours import on_shift
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts.hours import on_shift
 from gripewatch.config import Settings, StaffMember
 from gripewatch.models import OPEN_STATUSES, Case
 
@@ -50,7 +50,7 @@ def loads(session: Session) -> dict[str, int]:
         .where(Case.assignee.is_not(None), Case.status.in_(OPEN_STATUSES))
         .group_by(Case.assignee)
     ).all()
-    return {a: n for a, n in rows}
+    return {a: n for a, n in rows if a is not None}
 
 
 def last_given(session: Session) -> dict[str, int]:
@@ -58,7 +58,7 @@ def last_given(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(Case.assignee, func.max(Case.id)).where(Case.assignee.is_not(None)).group_by(Case.assignee)
     ).all()
-    return {a: n for a, n in rows}
+    return {a: n for a, n in rows if a is not None}
 
 
 def pick(session: Session, settings: Settings, now: datetime) -> StaffMember | None:

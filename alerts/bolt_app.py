@@ -18,13 +18,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
 from gripewatch.alerts import actions
 from gripewatch.alerts.blocks import ACTION_PREFIX
 from gripewatch.alerts.outbox import dispatch
 from gripewatch.alerts.slack import SlackNotifier, check_channels
-from slack_bolt import Ack, App
-from slack_sdk import WebClient
-
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, LockBusy
@@ -114,4 +114,4 @@ def serve(settings: Settings, db: Database, http: bool = False, port: int = 3000
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        SocketModeHandler(app, s.app_token.get_secret_value()).start()  # type: ignore[union-attr]
+        SocketModeHandler(app, s.app_token.get_secret_value()).start()  # type: ignore[union-attr,no-untyped-call]

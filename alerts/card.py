@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from gripewatch.alerts import ACTIONS
-from gripewatch.alerts.outbox import enqueue
-from gripewatch.alerts.reply import first_response_p90, suggested_reply
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts import ACTIONS
+from gripewatch.alerts.outbox import enqueue
+from gripewatch.alerts.reply import first_response_p90, suggested_reply
 from gripewatch.config import Settings
 from gripewatch.models import Case, CaseEvent, Mention
 

@@ -19,16 +19,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.alerts import assign, card, sla
-from gripewatch.alerts.outbox import enqueue
-from gripewatch.alerts.priority import RANK, Facts, merge, score
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts import assign, card, sla
+from gripewatch.alerts.outbox import enqueue
+from gripewatch.alerts.priority import RANK, Facts, merge, score
 from gripewatch.config import Settings
-from gripewatch.models import Author, Case, Mention
+from gripewatch.models import OPEN_STATUSES, Author, Case, Mention
 
-OPEN_STATUSES = assign.OPEN_STATUSES
 #: Escalation triggers whose cases go straight to the escalations channel (a manager is asked for, or a
 #: legal or safety risk); churn intent and repeated contact raise priority but stay with the team.
 ESCALATE_TRIGGERS = frozenset({"manager", "legal", "safety"})
@@ -237,7 +236,7 @@ def record_brand_reply(session: Session, case: Case, mention: Mention, now: date
             session,
             case,
             "first_response",
-            mention.author.handle if mention.author else "brand",
+            (mention.author.handle or "brand") if mention.author else "brand",
             now,
             mention_id=mention.id,
         )

@@ -11,11 +11,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from gripewatch.alerts.blocks import BUTTONS, hm, owner_line, sla_line, why
-from gripewatch.alerts.notify import Alert, Delivery
 from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
+
+from gripewatch.alerts.blocks import BUTTONS, hm, owner_line, sla_line, why
+from gripewatch.alerts.notify import Alert, Delivery
 
 _COLOURS = {"critical": "bold red", "high": "red", "normal": "yellow", "low": "cyan"}
 

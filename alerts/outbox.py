@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.alerts.notify import Alert, Notifier
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts.notify import Alert, Notifier
 from gripewatch.config import OutboxConfig
 from gripewatch.errors import NotifyError
 from gripewatch.models import Case, Outbox, utcnow
@@ -85,7 +85,7 @@ def dispatch(
         if not ids:
             return result
         after = ids[-1]
-        _dispatch_rows(sessions, notifier, cfg, now, ids, blocked, result)
+        _dispatch_rows(sessions, notifier, cfg, now, list(ids), blocked, result)
 
 
 def _dispatch_rows(
@@ -99,7 +99,7 @@ def _dispatch_rows(
 ) -> None:
     for row_id in ids:
         with sessions() as s, s.begin():
-            row = s.get(Outbox, row_id, with_for_update=s.bind.dialect.name == "postgresql")
+            row = s.get(Outbox, row_id, with_for_update=s.get_bind().dialect.name == "postgresql")
             if row is None or row.sent_at is not None or row.dead:
                 continue
             if row.case_id is not None and row.case_id in blocked:

@@ -40,7 +40,7 @@ def first_response_p90(
             Case.opened_at >= now - timedelta(days=window_days),
         )
     ).all()
-    waits = sorted(max(timedelta(0), fr - op) for op, fr in rows)
+    waits = sorted(max(timedelta(0), fr - op) for op, fr in rows if op is not None and fr is not None)
     if len(waits) < min_samples:
         return None
     return waits[max(0, math.ceil(0.9 * len(waits)) - 1)]

@@ -17,14 +17,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.alerts import assign, card
-from gripewatch.alerts.hours import add_working_time
-from gripewatch.alerts.priority import RANK, level_for, merge, waiting_points
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts import assign, card
+from gripewatch.alerts.hours import add_working_time
+from gripewatch.alerts.priority import RANK, level_for, merge, waiting_points
 from gripewatch.config import Settings
-from gripewatch.models import Case
+from gripewatch.models import OPEN_STATUSES, Case
 
 CLOCKS = ("first_response", "resolution")
 
@@ -64,7 +64,7 @@ def stop(case: Case, clock: str, settings: Settings) -> None:
 def schedule(case: Case, settings: Settings) -> None:
     """Set ``next_check_at`` to the earliest pending checkpoint (None when nothing is pending)."""
     points: list[datetime] = []
-    if case.status in assign.OPEN_STATUSES:
+    if case.status in OPEN_STATUSES:
         for v in (case.sla or {}).values():
             if not v.get("done"):
                 if not v.get("reminded"):
@@ -212,7 +212,7 @@ def assign_queue(session: Session, settings: Settings, now: datetime) -> int:
         return 0
     n = 0
     queued = session.scalars(
-        select(Case).where(Case.assignee.is_(None), Case.status.in_(assign.OPEN_STATUSES)).order_by(Case.id)
+        select(Case).where(Case.assignee.is_(None), Case.status.in_(OPEN_STATUSES)).order_by(Case.id)
     ).all()
     for case in queued:
         agent = assign.pick(session, settings, now)

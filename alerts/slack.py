@@ -17,11 +17,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gripewatch.alerts import blocks
-from gripewatch.alerts.notify import Alert, Delivery
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from gripewatch.alerts import blocks
+from gripewatch.alerts.notify import Alert, Delivery
 from gripewatch.config import Settings
 from gripewatch.errors import ConfigError, NotifyError
 

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gripewatch.analysis.text import normalise
 
@@ -34,7 +35,7 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _records(path: Path) -> Iterator[dict]:
+def _records(path: Path) -> Iterator[dict[str, Any]]:
     with open(path, encoding="utf-8", newline="") as fh:
         first = fh.read(1)
         fh.seek(0)

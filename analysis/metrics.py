@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 
@@ -34,7 +36,7 @@ def macro_f1(y: np.ndarray, pred: np.ndarray) -> float:
     return (_f1(tp, fp, fn) + _f1(tn, fn, fp)) / 2.0
 
 
-def report(y: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict:
+def report(y: np.ndarray, pred: np.ndarray, score: np.ndarray) -> dict[str, Any]:
     """Precision, recall and F1 of the complaint class, macro-F1, accuracy, ROC AUC, confusion matrix."""
     y = np.asarray(y, dtype=bool)
     pred = np.asarray(pred, dtype=bool)

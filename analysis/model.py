@@ -22,8 +22,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
 from gripewatch.analysis.features import DENSE_NAMES, Features, extract
 
 ARTIFACT_DIR = Path(__file__).resolve().parent
@@ -74,7 +76,7 @@ class ComplaintModel:
     platt_a: float
     platt_b: float
     threshold: float
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def decisions(
         self, feats: Sequence[Features], explain: bool = False
@@ -126,11 +128,11 @@ class Scored:
         return picked[:limit]
 
 
-def save(model_arrays: dict[str, np.ndarray], meta: dict, directory: Path = ARTIFACT_DIR) -> None:
+def save(model_arrays: dict[str, np.ndarray], meta: dict[str, Any], directory: Path = ARTIFACT_DIR) -> None:
     """Write the artifact pair (``.npz`` arrays, ``.json`` metadata) to ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     with open(directory / NPZ_NAME, "wb") as fh:
-        np.savez_compressed(fh, **model_arrays)
+        np.savez_compressed(fh, **model_arrays)  # type: ignore[arg-type]
     (directory / JSON_NAME).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
 
 

@@ -188,7 +188,7 @@ def literal_gate(patterns: Sequence[str]) -> re.Pattern[str] | None:
             lits |= need
     except Exception:  # noqa: BLE001 - any parser change: simply no gate
         return None
-    lits = _minimal(lits)
+    lits = set(_minimal(lits))
     if len(lits) > _MAX_GATE:  # a long alternation of literals costs as much as the patterns
         return None
     return re.compile("|".join(re.escape(x) for x in sorted(lits, key=lambda x: (-len(x), x))))
@@ -225,7 +225,8 @@ class NameMatcher:
 
     def __init__(self, names: dict[str, tuple[str, ...]]):
         self.canonical: dict[str, str] = {}
-        caps, other = [], []
+        caps: list[str] = []
+        other: list[str] = []
         for canon, aliases in names.items():
             for a in aliases:
                 if not a:
@@ -248,7 +249,7 @@ class NameMatcher:
 
     def find(self, text: str, lowered: str) -> tuple[str, ...]:
         """Canonical names found, in the order of the mapping."""
-        hits = set()
+        hits: set[str] = set()
         if self.caps and self.caps_gate.search(text):  # type: ignore[union-attr]
             hits.update(self.canonical[m] for m in self.caps.findall(text))
         if self.other and self.other_gate.search(lowered):  # type: ignore[union-attr]

@@ -79,7 +79,7 @@ def analyse_batch(
         elif kind is not None:
             p = min(p, settings.noise_probability_cap)
         is_c = kind is None and p >= threshold
-        prior = int(_nth(prior_contacts, i, 0)) if prior_contacts else 0
+        prior = int(_nth(prior_contacts, i, 0)) if prior_contacts else 0  # type: ignore[call-overload]
         trig = rules.escalations(text, patterns, True, prior, settings.repeat_contact_min, low)
         by_rule = [t for t, _ in trig if t in settings.rule_complaints]
         calm = vader["compound"] < settings.rule_complaint_max_sentiment

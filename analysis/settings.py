@@ -64,7 +64,7 @@ class AnalysisSettings:
                 )
             elif isinstance(value, list):
                 data[key] = tuple(value)
-        return cls(**data)
+        return cls(**data)  # type: ignore[arg-type]
 
     def rule_patterns(self) -> list[tuple[str, rules.Gated | rules.NameMatcher | None]]:
         """Compiled escalation rules, ``[(trigger, pattern)]`` (cached per pattern list)."""

@@ -21,9 +21,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+
 from gripewatch.analysis import model as model_mod
 from gripewatch.analysis.dataset import Row, file_sha256, load_rows
 from gripewatch.analysis.features import DENSE_NAMES, extract
@@ -69,7 +71,7 @@ def _product_rules(texts: Sequence[str], vaders: Sequence[dict[str, float]]) -> 
     decides them with default settings. The rules are fixed in advance, nothing is fitted, so the CV of
     model + rules is as honest as the model's."""
     from gripewatch.analysis import noise, rules
-    from gripewatch.analysis.score import AnalysisSettings
+    from gripewatch.analysis.settings import AnalysisSettings
 
     s = AnalysisSettings()
     pats = s.rule_patterns()
@@ -94,7 +96,7 @@ def _matrix(f: Featurised, idx: np.ndarray, vocab: dict[str, int]) -> sp.csr_mat
     return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(idx), len(vocab)))
 
 
-def fit_linear(f: Featurised, idx: np.ndarray, params: dict) -> dict[str, np.ndarray]:
+def fit_linear(f: Featurised, idx: np.ndarray, params: dict[str, Any]) -> dict[str, np.ndarray]:
     """Fit the NB-weighted logistic regression on rows ``idx``; return artifact arrays (no calibration)."""
     from sklearn.linear_model import LogisticRegression
 
@@ -131,14 +133,16 @@ def decision(arrays: dict[str, np.ndarray], f: Featurised, idx: np.ndarray) -> n
     vocab = {k: j for j, k in enumerate(arrays["vocab"].tolist())}
     z = _matrix(f, idx, vocab) @ arrays["weights"].astype(np.float64)
     z += ((f.dense[idx] - arrays["dense_mean"]) / arrays["dense_std"]) @ arrays["dense_coef"]
-    return z + float(arrays["bias"])
+    out: np.ndarray = z + float(arrays["bias"])
+    return out
 
 
 def _sigmoid(t: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(t, -500, 500)))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(t, -500, 500)))
+    return out
 
 
-def fit_calibrated(f: Featurised, idx: np.ndarray, params: dict) -> dict[str, np.ndarray]:
+def fit_calibrated(f: Featurised, idx: np.ndarray, params: dict[str, Any]) -> dict[str, np.ndarray]:
     """Fit on ``idx``; Platt scaling and threshold come from inner cross-validation of ``idx`` only."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -164,7 +168,9 @@ def predict(arrays: dict[str, np.ndarray], f: Featurised, idx: np.ndarray) -> np
     return _sigmoid(arrays["scalars"][1] * decision(a, f, idx) + arrays["scalars"][2])
 
 
-def cross_validate(f: Featurised, folds: int = 10, params: dict | None = None, by_domain: bool = False) -> dict:
+def cross_validate(
+    f: Featurised, folds: int = 10, params: dict[str, Any] | None = None, by_domain: bool = False
+) -> dict[str, Any]:
     """Out-of-fold metrics of the model and of VADER alone (threshold chosen on each training fold).
 
     ``by_domain``: leave-one-domain-out over the domains that hold both classes
@@ -215,12 +221,12 @@ def cross_validate(f: Featurised, folds: int = 10, params: dict | None = None, b
 class TrainResult:
     """What :func:`train` did: new metrics, the old artifact's, and whether it was written."""
 
-    cv: dict
-    lodo: dict | None
+    cv: dict[str, Any]
+    lodo: dict[str, Any] | None
     previous_macro_f1: float | None
     replaced: bool
     message: str
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def _feedback_rows(include_feedback: str | Path | None, feedback: Iterable[tuple[str, int]] | None) -> list[Row]:
@@ -238,7 +244,7 @@ def train(
     folds: int = 10,
     lodo: bool = True,
     force: bool = False,
-    params: dict | None = None,
+    params: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train the complaint model on ``data_path`` (CSV/JSONL with text,label[,domain]) plus staff feedback.
 
@@ -293,7 +299,7 @@ def train(
     return TrainResult(cv, lodo_res, previous, True, msg, meta)
 
 
-def evaluate(rows: Sequence[Row], cv: int = 0, model: model_mod.ComplaintModel | None = None) -> dict:
+def evaluate(rows: Sequence[Row], cv: int = 0, model: model_mod.ComplaintModel | None = None) -> dict[str, Any]:
     """Metrics of the complaint model and the VADER-only baseline on labelled ``rows``.
 
     ``cv`` >= 2: cross-validate a fresh model on ``rows`` (use this for the

@@ -27,11 +27,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gripewatch.config import settings_from_dict  # noqa: E402
 from gripewatch.dashboards.auth import hash_password  # noqa: E402
 from gripewatch.dashboards.load import make_digest  # noqa: E402
 from gripewatch.dashboards.web import create_app  # noqa: E402
-
-from gripewatch.config import settings_from_dict  # noqa: E402
 from gripewatch.db import open_database  # noqa: E402
 
 TOPICS = ["billing", "outage", "delivery", "login", "app crash", "refund", "support"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import tempfile
 import time
 from importlib import resources
@@ -22,13 +21,9 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-# benchmarks/analysis.py would shadow the analysis package: drop this folder from the path.
-_HERE = Path(__file__).resolve().parent
-sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
-
-from gripewatch.config import settings_from_dict  # noqa: E402
-from gripewatch.db import open_database  # noqa: E402
-from gripewatch.pipeline import run_source  # noqa: E402
+from gripewatch.config import settings_from_dict
+from gripewatch.db import open_database
+from gripewatch.pipeline import run_source
 
 
 def make_records(n: int) -> list[dict]:

@@ -34,15 +34,15 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
-import httpx
-import requests
-import requests.adapters
 from pydantic import BaseModel, ConfigDict, Field
 
 import gripewatch
 from gripewatch.errors import RateLimited, SourceError
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -344,21 +344,6 @@ class Edge:
             raise err from None
 
 
-class EdgeAdapter(requests.adapters.HTTPAdapter):
-    """For clients built on ``requests`` (tweepy, praw): charge the edge's budget per HTTP request
-    and optionally send requests for ``origin`` to ``base_url`` instead (the base URL override)."""
-
-    def __init__(self, edge: Edge, origin: str | None = None, base_url: str | None = None) -> None:
-        super().__init__()
-        self.edge, self.origin, self.base_url = edge, origin, base_url.rstrip("/") if base_url else None
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        self.edge.charge()
-        if self.origin and self.base_url and request.url and request.url.startswith(self.origin):
-            request.url = self.base_url + request.url[len(self.origin) :]
-        return super().send(request, *args, **kwargs)
-
-
 def http_error(status: int, headers: Any, what: str = "") -> SourceError:
     """The error for an HTTP status: 429 → RateLimited (reset from the usual headers), 5xx → transient."""
     if status == 429:
@@ -392,6 +377,9 @@ def classify_http(e: Exception) -> SourceError | None:
     """Generic reading of httpx/requests exceptions (every collector falls back to this)."""
     if isinstance(e, SourceError):
         return e
+    import httpx
+    import requests
+
     if isinstance(e, httpx.HTTPStatusError):
         return http_error(e.response.status_code, e.response.headers)
     if isinstance(

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import Field, SecretStr
+
 from gripewatch.collectors.base import (
     Edge,
     Mention,
@@ -22,8 +24,6 @@ from gripewatch.collectors.base import (
     newest_first,
     parse_time,
 )
-from pydantic import Field, SecretStr
-
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 

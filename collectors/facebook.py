@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.collectors.base import Edge, Mention, Page, Rejected, parse_time
-from gripewatch.collectors.metagraph import Graph, GraphOptions, newer_than, recheck_recent, remember
 from pydantic import Field
 
+from gripewatch.collectors.base import Edge, Mention, Page, Rejected, parse_time
+from gripewatch.collectors.metagraph import Graph, GraphOptions, newer_than, recheck_recent, remember
 from gripewatch.config import SourceConfig
 
 POST_FIELDS = "id,message,created_time,updated_time,from{id,name},permalink_url,is_hidden"

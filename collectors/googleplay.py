@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, Rejected, parse_time
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, Rejected, parse_time
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import httpx
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, get_json, newest_first, parse_time
 from pydantic import Field
 
+from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, get_json, newest_first, parse_time
 from gripewatch.config import SourceConfig
 
 API = "https://hn.algolia.com/api/v1/"

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from gripewatch.alerts.outbox import enqueue
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts.outbox import enqueue
 from gripewatch.config import Settings, SourceConfig
 from gripewatch.models import Mention, SourceState
 
@@ -91,7 +91,7 @@ def _silent(cfg, source, baseline, usual, last_mention, now) -> bool:  # type: i
     if source.type in SILENCE_EXEMPT or baseline < cfg.min_baseline_mentions or last_mention is None or usual <= 0:
         return False
     allowed = max(cfg.min_silence_hours, cfg.silence_factor / usual)
-    return now - last_mention > timedelta(hours=allowed)
+    return bool(now - last_mention > timedelta(hours=allowed))
 
 
 def source_health(s: Session, settings: Settings, now: datetime) -> list[Health]:

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from gripewatch.collectors.base import Edge, Mention, Page, newest_first, parse_time
-from gripewatch.collectors.metagraph import Graph, GraphOptions, newer_than, recheck_recent, remember
 from pydantic import Field
 
+from gripewatch.collectors.base import Edge, Mention, Page, newest_first, parse_time
+from gripewatch.collectors.metagraph import Graph, GraphOptions, newer_than, recheck_recent, remember
 from gripewatch.config import SourceConfig
 
 MEDIA_FIELDS = "id,caption,timestamp,permalink,username,comments_count"

@@ -12,20 +12,14 @@ import html
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, TransientError, jsonable, parse_time
-from mastodon import Mastodon
-from mastodon.errors import (
-    MastodonAPIError,
-    MastodonNetworkError,
-    MastodonNotFoundError,
-    MastodonRatelimitError,
-    MastodonServerError,
-    MastodonUnauthorizedError,
-)
 from pydantic import Field, SecretStr
 
+if TYPE_CHECKING:
+    from mastodon import Mastodon
+
+from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, TransientError, jsonable, parse_time
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 
@@ -65,6 +59,8 @@ class MastodonCollector:
             self.opts.instance if "://" in self.opts.instance else f"https://{self.opts.instance}"
         )
         token = self.opts.access_token.get_secret_value() if self.opts.access_token else None
+        from mastodon import Mastodon  # the client loads only when a Mastodon source runs
+
         self.api = Mastodon(
             access_token=token,
             api_base_url=base,
@@ -132,6 +128,15 @@ class MastodonCollector:
         )
 
     def _classify(self, e: Exception) -> SourceError | None:
+        from mastodon.errors import (
+            MastodonAPIError,
+            MastodonNetworkError,
+            MastodonNotFoundError,
+            MastodonRatelimitError,
+            MastodonServerError,
+            MastodonUnauthorizedError,
+        )
+
         if isinstance(e, MastodonRatelimitError):
             reset = getattr(self.api, "ratelimit_reset", None)
             return RateLimited(f"Mastodon 429: {e}", datetime.fromtimestamp(reset, UTC) if reset else None)

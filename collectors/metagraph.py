@@ -22,9 +22,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Rejected, TransientError, parse_time
 from pydantic import Field, SecretStr
 
+from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Rejected, TransientError, parse_time
 from gripewatch.errors import RateLimited, SourceError
 
 API = "https://graph.facebook.com"

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import praw
-import prawcore
-import requests
+from pydantic import Field, SecretStr
+
+from gripewatch.brands import BrandMatcher
+
+if TYPE_CHECKING:
+    import praw
+
 from gripewatch.collectors.base import (
     Edge,
-    EdgeAdapter,
     Mention,
     NetworkOptions,
     Page,
@@ -29,9 +32,6 @@ from gripewatch.collectors.base import (
     newest_first,
     parse_time,
 )
-from pydantic import Field, SecretStr
-
-from gripewatch.brands import BrandMatcher
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 
@@ -85,6 +85,11 @@ class RedditCollector:
                 yield Page(page.mentions, dict(state), page.skipped)
 
     def _reddit(self) -> praw.Reddit:
+        import praw  # the clients load only when a Reddit source runs
+        import requests
+
+        from gripewatch.collectors.adapter import EdgeAdapter
+
         kw: dict[str, Any] = {}
         if self.opts.base_url:
             kw = {"oauth_url": self.opts.base_url.rstrip("/"), "reddit_url": self.opts.base_url.rstrip("/")}
@@ -116,7 +121,8 @@ class RedditCollector:
                 live["gen"] = None  # a failed generator is finished: start again after the last item
                 raise
 
-        mentions, skipped = [], []
+        mentions: list[Mention] = []
+        skipped: list[str] = []
         while True:
             item = self.edge.call(f"{kind} stream", next_item)
             if item is None:
@@ -191,6 +197,9 @@ class RedditCollector:
 
 
 def _classify(e: Exception) -> SourceError | None:
+    import praw
+    import prawcore
+
     if isinstance(e, prawcore.RequestException):
         inner = e.original_exception
         if isinstance(inner, SourceError):

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from gripewatch.collectors.base import Mention, Options, Page, parse_time
 from pydantic import ValidationInfo, field_validator
 
+from gripewatch.collectors.base import Mention, Options, Page, parse_time
 from gripewatch.config import SourceConfig
 from gripewatch.errors import SourceError
 

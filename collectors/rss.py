@@ -15,11 +15,10 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import feedparser
 import httpx
-from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, parse_time
 from pydantic import Field
 
+from gripewatch.collectors.base import Edge, Mention, NetworkOptions, Page, parse_time
 from gripewatch.config import SourceConfig
 
 _TAG = re.compile(r"<[^>]+>")
@@ -54,6 +53,8 @@ class RssCollector:
             r = self.edge.call("feed", _fetch, http, url, headers)
         if r.status_code == 304:
             return
+        import feedparser  # loads only when an RSS source runs
+
         feed = feedparser.parse(r.content, response_headers={"content-location": url, **dict(r.headers)})
         if feed.bozo and not feed.entries:
             from gripewatch.errors import SourceError

@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import tweepy
+from pydantic import Field, SecretStr
+
 from gripewatch.collectors.base import (
     Edge,
-    EdgeAdapter,
     Mention,
     NetworkOptions,
     Page,
@@ -27,8 +27,6 @@ from gripewatch.collectors.base import (
     parse_time,
     reset_from_headers,
 )
-from pydantic import Field, SecretStr
-
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 
@@ -80,8 +78,12 @@ class XCollector:
     def collect(self, cursor: dict[str, Any]) -> Iterator[Page]:
         if not cursor:
             cursor = self.backfill_cursor(self.edge.now() - timedelta(hours=self.opts.first_run_hours))
+        import tweepy  # the client loads only when an X source runs
+
         client = tweepy.Client(bearer_token=self.opts.bearer_token.get_secret_value(), return_type=dict)
         # tweepy's host is fixed: the adapter charges the budget and applies the base URL override
+        from gripewatch.collectors.adapter import EdgeAdapter
+
         client.session.mount("https://", EdgeAdapter(self.edge, "https://api.twitter.com", self.opts.base_url))
         since = cursor.get("since")
 
@@ -164,6 +166,8 @@ def snowflake_time(tweet_id: int) -> datetime:
 
 
 def _classify(e: Exception) -> SourceError | None:
+    import tweepy
+
     if isinstance(e, tweepy.TooManyRequests):
         reset = getattr(e, "reset_time", None)
         at = datetime.fromtimestamp(reset, UTC) if reset else reset_from_headers(e.response.headers)

@@ -25,6 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from pydantic import Field, SecretStr, model_validator
+
 from gripewatch.collectors.base import (
     Edge,
     Mention,
@@ -37,8 +39,6 @@ from gripewatch.collectors.base import (
     parse_time,
     reset_from_headers,
 )
-from pydantic import Field, SecretStr, model_validator
-
 from gripewatch.config import SourceConfig
 from gripewatch.errors import RateLimited, SourceError
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gripewatch.alerts.actions import ActionRefused, Outcome, apply
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts.actions import ActionRefused, Outcome, apply
 from gripewatch.config import DashboardConfig, Settings
 
 ACTIONS = {

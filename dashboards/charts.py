@@ -10,8 +10,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from gripewatch.dashboards.digest import Digest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from gripewatch.dashboards.digest import Digest  # noqa: E402
 
 INK, MUTED, ACCENT, WARN, GOOD = "#1f2937", "#9ca3af", "#2563eb", "#dc2626", "#059669"
 

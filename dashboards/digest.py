@@ -13,14 +13,14 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from gripewatch.alerts.hours import add_working_time
+from gripewatch.config import DigestConfig, WorkingHours
 from gripewatch.dashboards.period import Period
 from gripewatch.dashboards.problems import Complaint, group_complaints
 from gripewatch.dashboards.spikes import ALL, Spike, hourly_series, scan_spikes
-
-from gripewatch.config import DigestConfig, WorkingHours
 
 OPEN = ("new", "acknowledged", "waiting", "escalated")
 
@@ -336,8 +336,8 @@ def _days(p: Period, cur: list[VolumeRow], old: list[VolumeRow], zone: ZoneInfo)
 
 
 def _problems(
-    ours: list[ComplaintRow], prev: list[ComplaintRow], data: DigestInput, cfg: DigestConfig, mask
-) -> list[Problem]:  # type: ignore[no-untyped-def]
+    ours: list[ComplaintRow], prev: list[ComplaintRow], data: DigestInput, cfg: DigestConfig, mask: Any
+) -> list[Problem]:
     from gripewatch.dashboards.problems import terms
 
     ignore = [*data.brands, *cfg.competitors, *data.handles, *data.keywords]

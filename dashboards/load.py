@@ -8,13 +8,14 @@ loaded as rows, so a weekly digest stays fast on millions of mentions.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from gripewatch.dashboards.digest import OPEN, CaseRow, ComplaintRow, DigestInput, EventRow, VolumeRow
-from gripewatch.dashboards.period import Period
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from gripewatch.config import Settings
+from gripewatch.dashboards.digest import OPEN, CaseRow, ComplaintRow, DigestInput, EventRow, VolumeRow
+from gripewatch.dashboards.period import Period
 from gripewatch.db import Database
 from gripewatch.models import Author, Case, CaseEvent, Mention
 
@@ -26,7 +27,7 @@ def hour_bucket(session: Session, column):  # type: ignore[no-untyped-def]
     return func.strftime("%Y-%m-%d %H", column)
 
 
-def _counted():  # type: ignore[no-untyped-def]
+def _counted() -> tuple[Any, Any]:
     return (Mention.is_own.is_(False), Mention.deleted_at.is_(None))
 
 
@@ -183,9 +184,15 @@ def _cases(s: Session, period: Period, complained: set[int]) -> tuple[CaseRow, .
                 select(Mention.case_id, func.min(Mention.created_at))
                 .where(Mention.case_id.in_(ids[i : i + 500]), Mention.is_own.is_(False))
                 .group_by(Mention.case_id)
-            ).all()
+            ).all()  # type: ignore[arg-type]
         )
-    return tuple(CaseRow(*r, started_at=min(first.get(cid) or r[5], r[5])) for cid, r in rows.items())
+    return tuple(
+        CaseRow(  # type: ignore[call-arg]
+            *r,
+            started_at=min(first.get(cid) or r[5], r[5]),
+        )
+        for cid, r in rows.items()
+    )
 
 
 def make_digest(db: Database, settings: Settings, period_text: str, now: datetime):  # type: ignore[no-untyped-def]

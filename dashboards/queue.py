@@ -124,7 +124,7 @@ def query_queue(
     s: Session, f: QueueFilter, user: str, now: datetime, targets: Targets, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of cases matching ``f`` and the number of all matches."""
-    conds = []
+    conds: list[Any] = []
     if f.status == "open":
         conds.append(Case.status.in_(OPEN))
     elif f.status != "all":

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from gripewatch.dashboards.digest import ALL, Digest
 from jinja2 import Environment, PackageLoader, select_autoescape
+
+from gripewatch.dashboards.digest import Digest
+from gripewatch.dashboards.spikes import ALL
 
 _env = Environment(loader=PackageLoader("gripewatch.dashboards", "templates"), autoescape=select_autoescape(["html"]))
 

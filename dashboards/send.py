@@ -14,13 +14,14 @@ from datetime import datetime
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 
-from gripewatch.dashboards.digest import Digest
-from gripewatch.dashboards.render import data_uri, render_html, render_slack_blocks, render_text, slack_fallback_text
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from gripewatch.config import DigestEmailConfig, Settings
+from gripewatch.dashboards.digest import Digest
+from gripewatch.dashboards.render import data_uri, render_html, render_slack_blocks, render_text, slack_fallback_text
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, InputError, NotifyError
 
@@ -90,7 +91,9 @@ def build_email(d: Digest, chart: bytes, cfg: DigestEmailConfig) -> EmailMessage
     msg.set_content(render_text(d))
     cid = make_msgid(domain="gripewatch")
     msg.add_alternative(render_html(d, chart_src=f"cid:{cid[1:-1]}"), subtype="html")
-    msg.get_payload()[1].add_related(chart, maintype="image", subtype="png", cid=cid, filename="digest.png")
+    msg.get_payload()[1].add_related(  # type: ignore[index,union-attr]
+        chart, maintype="image", subtype="png", cid=cid, filename="digest.png"
+    )
     return msg
 
 
@@ -101,7 +104,7 @@ def send_email(d: Digest, chart: bytes, cfg: DigestEmailConfig) -> list[str]:
         raise ConfigError("digest.email.password: not set (give it as ${ENV_VAR} in the config)")
     try:
         smtp_cls = smtplib.SMTP_SSL if cfg.ssl else smtplib.SMTP
-        kwargs = {"context": ssl.create_default_context()} if cfg.ssl else {}
+        kwargs: dict[str, Any] = {"context": ssl.create_default_context()} if cfg.ssl else {}
         with smtp_cls(cfg.host, cfg.port, timeout=cfg.timeout_seconds, **kwargs) as smtp:
             if cfg.starttls:
                 smtp.starttls(context=ssl.create_default_context())

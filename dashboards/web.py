@@ -11,8 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import case, func, select
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from gripewatch.config import Settings
 from gripewatch.dashboards import auth
 from gripewatch.dashboards.actions import ACTIONS, ActionError, actor_id, apply_dashboard_action
 from gripewatch.dashboards.queue import (
@@ -24,16 +35,6 @@ from gripewatch.dashboards.queue import (
     query_queue,
     sla_state,
 )
-from sqlalchemy import case, func, select
-from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
-from starlette.templating import Jinja2Templates
-
-from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import ConfigError, GripewatchError
 from gripewatch.models import Author, Case, CaseEvent, Mention, utcnow
@@ -69,7 +70,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     def csrf(request: Request) -> str:
         if "csrf" not in request.session:
             request.session["csrf"] = auth.new_csrf_token()
-        return request.session["csrf"]
+        return str(request.session["csrf"])
 
     def page(request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
         who = user_of(request)
@@ -91,7 +92,8 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
                     return _secure(PlainTextResponse("CSRF token missing or wrong; reload the page", status_code=403))
                 request.state.form = form
             request.state.user = user
-            return await handler(request)
+            response: Response = await handler(request)
+            return response
 
         return wrapped
 
@@ -230,8 +232,7 @@ def create_app(settings: Settings, db: Database, now: Callable[[], datetime] = u
     return Starlette(routes=routes, middleware=middleware)
 
 
-def _templates_dir():  # type: ignore[no-untyped-def]
-    from pathlib import Path
+def _templates_dir() -> Path:
 
     return Path(__file__).parent / "templates"
 

@@ -26,7 +26,7 @@ class BrandMatcher:
         """The first configured brand whose keyword, #tag or @handle occurs in ``text``."""
         for name, pat in self._patterns.items():  # type: ignore[attr-defined]
             if pat is not None and pat.search(text):
-                return name
+                return str(name)
         return None
 
     def is_own(self, brand: str | None, platform: str, handle: str | None) -> bool:

@@ -258,7 +258,7 @@ class PriorityWeights(Strict):
 class CasesConfig(Strict):
     reopen_days: float = Field(7, ge=0)
     follow_up_days: float = Field(2, ge=0)
-    sla: dict[Literal["critical", "high", "normal", "low"], SlaTarget] = Field(default_factory=_default_sla)
+    sla: dict[Literal["critical", "high", "normal", "low"], SlaTarget] = Field(default_factory=_default_sla)  # type: ignore[arg-type]
     priority: PriorityWeights = PriorityWeights()
     working_hours: WorkingHours | None = None  # SLA clocks count only these hours when set
     p90_min_samples: int = Field(10, ge=1)  # fewer measured first responses: promise no time

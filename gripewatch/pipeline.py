@@ -26,7 +26,7 @@ from gripewatch.collectors.base import Page, provenance
 from gripewatch.config import Settings, SourceConfig
 from gripewatch.db import Database
 from gripewatch.errors import RateLimited, SourceError
-from gripewatch.models import Author, CaseEvent, Mention, SourceState, utcnow
+from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, Mention, SourceState, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +56,9 @@ def run_source(
     db: Database,
     settings: Settings,
     source: SourceConfig,
-    collector=None,  # type: ignore[no-untyped-def]
+    collector: Any = None,
     now: Callable[[], datetime] = utcnow,
-    on_page: Callable[[SourceRun], None] | None = None,
+    on_page: Callable[[SourceRun], object] | None = None,
     state_key: str | None = None,
 ) -> SourceRun:
     """Collect and store every new page of ``source``; record its health either way.
@@ -200,7 +200,7 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
     if m.is_own:
         replied = _answered(s, m, item)
         if replied is not None:
-            case = s.get(cases.Case, replied.case_id)
+            case = s.get(Case, replied.case_id)
             if case is not None:
                 cases.record_brand_reply(s, case, m, now, settings)
         return
@@ -270,8 +270,8 @@ def _prior_contacts(s: Session, authors: list[Author | None], brands: list[str |
     if not ids:
         return [0] * len(authors)
     rows = s.execute(
-        select(cases.Case.author_id, cases.Case.brand, cases.Case.mention_count).where(
-            cases.Case.author_id.in_(ids), cases.Case.status.in_(cases.OPEN_STATUSES)
+        select(Case.author_id, Case.brand, Case.mention_count).where(
+            Case.author_id.in_(ids), Case.status.in_(OPEN_STATUSES)
         )
     ).all()
     counts = {(a, b): n for a, b, n in rows}
@@ -291,7 +291,7 @@ def _recent_fingerprints(s: Session, results: list, items: list[Incoming]) -> di
     ).all()
     found: dict[tuple[str | None, str], int] = {}
     for brand, fp, mid in rows:
-        found.setdefault((brand, fp), mid)
+        found.setdefault((brand, fp or ""), mid)
     return found
 
 

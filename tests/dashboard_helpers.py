@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gripewatch.alerts.console import ConsoleNotifier
 from rich.console import Console
 
+from gripewatch.alerts.console import ConsoleNotifier
 from gripewatch.config import Settings, settings_from_dict
 from gripewatch.db import Database
 from gripewatch.runtime.jobs import run_once

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import func, select
+
 from gripewatch.alerts import actions, assign, sla
 from gripewatch.alerts.hours import add_working_time, on_shift
 from gripewatch.alerts.slack import check_channels
-from sqlalchemy import func, select
-
 from gripewatch.cli import cli
 from gripewatch.config import StaffMember, WorkingHours
 from gripewatch.db import Database

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from click.testing import CliRunner
+from sqlalchemy import select
+
 from gripewatch.alerts import actions
 from gripewatch.alerts.priority import Facts, score
 from gripewatch.alerts.reply import promise, suggested_reply
-from sqlalchemy import select
-
 from gripewatch.cli import cli
 from gripewatch.config import PriorityWeights
 from gripewatch.db import Database

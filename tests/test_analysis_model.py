@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
+
 from gripewatch.analysis import AnalysisSettings, analyse, analyse_batch
 from gripewatch.analysis.model import ARTIFACT_DIR, JSON_NAME, NPZ_NAME, load
-
 from gripewatch.cli.model import model as model_cli
 
 

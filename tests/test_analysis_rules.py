@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from gripewatch.analysis import AnalysisSettings, analyse, analyse_batch
 from gripewatch.analysis.noise import is_near_duplicate, near_duplicate_key, noise_kind
 

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
-from gripewatch.collectors import REGISTRY
-from gripewatch.collectors.base import Mention
 
 from gripewatch.cli import cli
+from gripewatch.collectors import REGISTRY
+from gripewatch.collectors.base import Mention
 from gripewatch.config import settings_from_dict
 from gripewatch.errors import RateLimited
 from tests.conftest import write_config

@@ -17,7 +17,10 @@ from tests.conftest import write_config
 
 def all_commands(group: click.Group = cli, prefix: str = "") -> list[tuple[str, click.Command]]:
     out = []
-    for name, cmd in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        assert cmd is not None, name
         full = f"{prefix}{name}"
         if isinstance(cmd, click.Group):
             out += all_commands(cmd, full + " ")
@@ -49,6 +52,9 @@ def test_demo_prints_alerts_and_a_summary(tmp_path: Path) -> None:
     assert "300 mentions" in summary
     n_cases = int(summary.split(" cases (")[0].rsplit(" ", 1)[1])
     assert n_cases >= 10
+    # nothing but the database (and its WAL files) is left behind, here or in the demo's folder
+    assert sorted(p.name for p in (tmp_path / "d").iterdir() if not p.name.startswith("gripewatch.db")) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]
     again = subprocess.run(
         [sys.executable, "-m", "gripewatch", "demo", "--dir", str(tmp_path / "d")],
         capture_output=True,
@@ -119,3 +125,37 @@ def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
 def test_run_once_unknown_source(demo_config: Path) -> None:
     result = CliRunner().invoke(cli, ["run-once", "--source", "nope", "--config", str(demo_config)])
     assert result.exit_code == 2 and "no source named 'nope'" in result.output
+
+
+def test_config_and_verbose_also_work_before_the_subcommand(tmp_path: Path) -> None:
+    db = tmp_path / "g.db"
+    cfg = tmp_path / "x.yaml"
+    cfg.write_text(f"database:\n  url: sqlite:///{db}\nslack:\n  mode: console\n", encoding="utf-8")
+    before = CliRunner().invoke(cli, ["--config", str(cfg), "config", "check"])
+    assert before.exit_code == 0, before.output
+    assert f"{cfg}: OK" in before.output
+    after = CliRunner().invoke(cli, ["config", "check", "--config", str(cfg)])
+    assert after.output == before.output
+    missing = CliRunner().invoke(cli, ["--config", str(tmp_path / "nope.yaml"), "cases", "list"])
+    assert missing.exit_code == 2 and "nope.yaml: config file not found" in missing.output
+
+
+def test_the_version_and_help_answer_without_a_config(tmp_path: Path) -> None:
+    from gripewatch import __version__
+
+    version = subprocess.run(
+        [sys.executable, "-m", "gripewatch", "--version"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert version.returncode == 0 and version.stdout.strip() == f"gripewatch, version {__version__}"
+    help_ = CliRunner().invoke(cli, ["--help"])
+    assert help_.exit_code == 0
+    for name in ("demo", "run-once", "cases", "serve", "status", "digest", "dashboard", "model", "sources"):
+        assert f"  {name} " in help_.output
+
+
+def test_migration_head_read_from_files_matches_alembic() -> None:
+    from alembic.script import ScriptDirectory
+
+    from gripewatch.db import alembic_config, head_revision
+
+    assert head_revision() == ScriptDirectory.from_config(alembic_config(None)).get_current_head()

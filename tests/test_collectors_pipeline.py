@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from gripewatch.alerts.notify import Delivery
 from sqlalchemy import select
 
+from gripewatch.alerts.notify import Delivery
 from gripewatch.cli import cli
 from gripewatch.config import settings_from_dict
 from gripewatch.db import Database

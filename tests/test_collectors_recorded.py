@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 import vcr
-from gripewatch.collectors import REGISTRY
 from vcr.serialize import deserialize
 
+from gripewatch.collectors import REGISTRY
 from gripewatch.config import settings_from_dict
 from gripewatch.errors import SourceError
 from tests.conftest import require_shared

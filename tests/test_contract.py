@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from gripewatch.collectors import REGISTRY
 from gripewatch.collectors.base import Mention, Page
-
 from gripewatch.config import settings_from_dict
 from gripewatch.errors import RateLimited
 from tests.fakes.appstore import APP_ID, FakeAppStore

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from gripewatch.dashboards.web import create_app
 
+from gripewatch.dashboards.web import create_app
 from gripewatch.db import open_database
 from tests.dashboard_helpers import PASSWORD, dashboard_section, demo_data, load_demo
 
@@ -37,6 +37,7 @@ def _require_chromium() -> None:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[str]:
     import uvicorn
+
     from gripewatch.dashboards.auth import hash_password
 
     url = f"sqlite:///{tmp_path / 'demo.db'}"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from gripewatch.alerts import sla
 from gripewatch.dashboards.queue import QueueFilter, first_response_targets, query_queue, sla_state
-
 from gripewatch.models import Case
 from tests.conftest import make_settings
 

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from gripewatch.dashboards.actions import ActionError, apply_dashboard_action
-from gripewatch.dashboards.auth import hash_password, verify_password
-from gripewatch.dashboards.web import create_app
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
+from gripewatch.dashboards.actions import ActionError, apply_dashboard_action
+from gripewatch.dashboards.auth import hash_password, verify_password
+from gripewatch.dashboards.web import create_app
 from gripewatch.errors import ConfigError
 from gripewatch.models import Case, CaseEvent, Feedback, utcnow
 from tests.dashboard_helpers import NOW, PASSWORD, dashboard_section, demo_data, load_demo

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+from gripewatch.config import DigestConfig, SpikeConfig
 from gripewatch.dashboards.digest import build_digest
 from gripewatch.dashboards.load import load_digest_input
 from gripewatch.dashboards.period import parse_period
 from gripewatch.dashboards.problems import Complaint, group_complaints
 from gripewatch.dashboards.render import render_html, render_slack_blocks, render_text
 from gripewatch.dashboards.spikes import ALL, detect_spikes, scan_spikes
-
-from gripewatch.config import DigestConfig, SpikeConfig
 from gripewatch.errors import InputError
 from tests.dashboard_helpers import NOW, demo_data, load_demo
 
@@ -164,9 +164,8 @@ def test_demo_digest_renders_to_html_and_slack_blocks(demo_digest) -> None:  # t
 def test_digest_sla_counts_working_hours_like_slack() -> None:
     """With ``cases.working_hours`` a case that came in late on Friday and was answered early on Monday
     is within its target in the digest, as it was for Slack's reminders and escalations."""
-    from gripewatch.dashboards.digest import CaseRow, _sla
-
     from gripewatch.config import WorkingHours
+    from gripewatch.dashboards.digest import CaseRow, _sla
 
     now = datetime(2026, 11, 30, 12, tzinfo=UTC)
     period = parse_period("2026-W47", "UTC", now)  # Mon 16 – Mon 23 November

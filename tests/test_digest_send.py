@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from click.testing import CliRunner
-from gripewatch.dashboards import send
-from gripewatch.dashboards.load import make_digest
 from slack_sdk import WebClient
 
 from gripewatch.cli import cli
 from gripewatch.config import DigestEmailConfig
+from gripewatch.dashboards import send
+from gripewatch.dashboards.load import make_digest
 from gripewatch.db import open_database
 from gripewatch.errors import NotifyError
 from tests.conftest import write_config

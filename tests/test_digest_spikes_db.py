@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gripewatch.dashboards.spikes import check_spikes
 from sqlalchemy import select
 
+from gripewatch.dashboards.spikes import check_spikes
 from gripewatch.models import Outbox, SpikeAlert
 from tests.dashboard_helpers import demo_data, load_demo
 

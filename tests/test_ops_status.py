@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from gripewatch.alerts.console import ConsoleNotifier
 from sqlalchemy import select
 
+from gripewatch.alerts.console import ConsoleNotifier
 from gripewatch.cli import cli
 from gripewatch.db import Database
 from gripewatch.models import Case, JobRun, Mention, Outbox, utcnow

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gripewatch.alerts.console import ConsoleNotifier
 from sqlalchemy import func, select
 
+from gripewatch.alerts.console import ConsoleNotifier
 from gripewatch.db import Database
 from gripewatch.models import Author, Case, CaseEvent, Mention, Outbox, SourceState
 from gripewatch.runtime.jobs import run_once

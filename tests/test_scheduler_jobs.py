@@ -15,11 +15,11 @@ from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy import select
+
 from gripewatch.alerts.console import ConsoleNotifier
 from gripewatch.collectors import REGISTRY
 from gripewatch.collectors.base import Mention, Options, Page
-from sqlalchemy import select
-
 from gripewatch.config import SchedulerConfig, SourceConfig
 from gripewatch.db import Database
 from gripewatch.errors import RateLimited

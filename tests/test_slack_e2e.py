@@ -19,14 +19,14 @@ from typing import Any
 
 import httpx
 import yaml
-from gripewatch.alerts.bolt_app import build_app
-from gripewatch.alerts.outbox import dispatch
-from gripewatch.alerts.slack import SlackNotifier
 from slack_bolt.request import BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
+from gripewatch.alerts.bolt_app import build_app
+from gripewatch.alerts.outbox import dispatch
+from gripewatch.alerts.slack import SlackNotifier
 from gripewatch.db import Database
 from gripewatch.models import Case, CaseEvent, Feedback, Outbox
 from gripewatch.pipeline import run_source

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gripewatch.alerts.outbox import dispatch
-from gripewatch.alerts.slack import SlackNotifier
 from sqlalchemy import select
 
+from gripewatch.alerts.outbox import dispatch
+from gripewatch.alerts.slack import SlackNotifier
 from gripewatch.db import Database
 from gripewatch.models import Outbox
 from gripewatch.runtime.jobs import collect_source

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 
-def _table(result: dict) -> str:
+def _table(result: dict[str, Any]) -> str:
     lines = [f"scheme: {result['scheme']}"]
     head = f"{'':16}{'precision':>10}{'recall':>8}{'F1':>8}{'macro-F1':>10}{'ROC AUC':>9}"
     head += "  confusion (tn fp fn tp)"

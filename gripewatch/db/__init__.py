@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from gripewatch.errors import StorageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_MS = 30_000
@@ -101,20 +103,52 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine | None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
     return cfg
 
 
+_REVISION = re.compile(r"^(down_revision|revision)\s*=\s*['\"]?([\w-]+|None)['\"]?", re.MULTILINE)
+
+
+@lru_cache(maxsize=1)
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()  # type: ignore[arg-type]
+    """The newest migration, read from the version files (loading alembic costs more than the command).
+
+    A test checks that alembic's own ScriptDirectory agrees.
+    """
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for f in (MIGRATIONS / "versions").glob("*.py"):
+        found: dict[str, str] = {m.group(1): m.group(2) for m in _REVISION.finditer(f.read_text("utf-8"))}
+        if "revision" in found:
+            revisions.add(found["revision"])
+            if found.get("down_revision") not in (None, "None"):
+                parents.add(found["down_revision"])
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise StorageError(f"the migrations have {len(heads)} heads ({', '.join(sorted(heads))}), not one")
+    return heads.pop()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision stamped in the database (None for an empty one)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        try:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except (OperationalError, ProgrammingError) as e:
+            if _is_missing_table(e):
+                return None
+            raise
+
+
+def _is_missing_table(e: SQLAlchemyError) -> bool:
+    msg = str(getattr(e, "orig", e)).lower()
+    return "no such table" in msg or "does not exist" in msg or "undefinedtable" in msg
 
 
 @contextlib.contextmanager
@@ -129,14 +163,36 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
                 conn.execute(text("SELECT pg_advisory_unlock(740021)"))
                 conn.commit()
     elif engine.url.database and engine.url.database != ":memory:":
-        with open(f"{engine.url.database}.migrate-lock", "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with _lock_file(Path(f"{engine.url.database}.migrate-lock")):
+            yield
     else:
         yield
+
+
+@contextlib.contextmanager
+def _lock_file(path: Path) -> Iterator[None]:
+    """An exclusive flock on ``path``, beside the database; the file is removed when released.
+
+    A waiter that locked a file someone has just removed sees that its inode is no longer the one at
+    ``path`` and tries again, so removing the file never lets two processes in at once.
+    """
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
@@ -149,6 +205,8 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
         with _migration_lock(engine):
             before = current_revision(engine)
             if before != head:
+                from alembic import command
+
                 command.upgrade(alembic_config(engine), "head")
         return before, head
     except OperationalError as e:

@@ -15,10 +15,9 @@ from rich.console import Group
 from rich.table import Table
 from sqlalchemy import func, select
 
-from gripewatch.alerts.cases import OPEN_STATUSES
 from gripewatch.config import Settings
 from gripewatch.db import Database
-from gripewatch.models import Case, JobRun, Lease, Outbox, SourceState
+from gripewatch.models import OPEN_STATUSES, Case, JobRun, Lease, Outbox, SourceState
 from gripewatch.runtime.polling import poll_interval
 
 # open cases without a first response, by how long they have waited

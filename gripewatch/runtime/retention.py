@@ -17,10 +17,9 @@ from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 
-from gripewatch.alerts.cases import OPEN_STATUSES
 from gripewatch.config import RetentionConfig
 from gripewatch.db import Database
-from gripewatch.models import Case, JobRun, Mention, Outbox
+from gripewatch.models import OPEN_STATUSES, Case, JobRun, Mention, Outbox
 
 BATCH = 500
 
@@ -45,8 +44,8 @@ def purge(db: Database, cfg: RetentionConfig, now: datetime, stop: threading.Eve
             res = s.execute(
                 delete(Outbox).where(or_(Outbox.sent_at < cutoff, Outbox.dead.is_(True) & (Outbox.created_at < cutoff)))
             )
-            out["outbox"] = res.rowcount or 0
+            out["outbox"] = res.rowcount or 0  # type: ignore[attr-defined]
     with db.session() as s:
         res = s.execute(delete(JobRun).where(JobRun.started_at < now - timedelta(days=cfg.job_runs_days)))
-        out["job_runs"] = res.rowcount or 0
+        out["job_runs"] = res.rowcount or 0  # type: ignore[attr-defined]
     return out

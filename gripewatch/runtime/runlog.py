@@ -86,7 +86,7 @@ def job(
             return
         with db.engine.begin() as conn:
             res = conn.execute(insert(JobRun).values(job=name, holder=holder, started_at=now(), detail={}))
-            run_id = res.inserted_primary_key[0]
+            run_id = res.inserted_primary_key[0]  # type: ignore[index]
         run = Run(name, holder, run_id)
         beat = Heartbeat(db, name, holder, ttl).start()
         try:

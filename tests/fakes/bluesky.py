@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 from gripewatch.collectors.base import parse_time
-
 from tests.fakes.platform import FakePlatform, Post, Reply
 
 DID = "did:plc:fakesearcher0000000000000"
