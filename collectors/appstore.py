@@ -28,6 +28,7 @@ from gripewatch.config import SourceConfig
 API = "https://itunes.apple.com"
 MAX_SEEN = 2000
 _LAST = re.compile(r"/page=(\d+)/")
+_COUNTRY = re.compile(r"itunes\.apple\.com/(\w\w)/")
 
 
 class AppStoreOptions(NetworkOptions):
@@ -82,6 +83,12 @@ class AppStoreCollector:
             seen = dict(list(seen.items())[-MAX_SEEN:])
             state[country] = {**page.cursor, "seen": seen} if seen else page.cursor
             yield Page(page.mentions, {**state}, page.skipped)
+
+    def normalise(self, raw: dict[str, Any]) -> Mention:
+        """One feed entry, as kept in ``raw`` (its storefront read from its link)."""
+        href = ((raw.get("link") or {}).get("attributes") or {}).get("href") or ""
+        m = _COUNTRY.search(href)
+        return self._mention(raw, m.group(1) if m else self.opts.countries[0], {})
 
     def _mention(self, entry: dict[str, Any], country: str, seen: dict[str, str]) -> Mention:
         rid = str(entry["id"]["label"])

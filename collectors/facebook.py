@@ -134,6 +134,12 @@ class FacebookCollector:
 
     # ------------------------------------------------------------ normalising
 
+    def normalise(self, raw: dict[str, Any]) -> Mention:
+        """One Graph post or comment, as kept in ``raw`` (a comment's id starts with its post's)."""
+        oid = str(raw["id"])
+        pid = oid if oid.startswith(f"{self.opts.page_id}_") else f"{self.opts.page_id}_{oid.split('_')[0]}"
+        return self._mention(raw, pid)
+
     @property
     def lookback(self) -> timedelta:
         return timedelta(days=self.opts.posts_lookback_days)

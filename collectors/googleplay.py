@@ -129,6 +129,11 @@ class GooglePlayCollector:
                 rejected.append(Rejected(f"review {bad}: {e.__class__.__name__}: {str(e)[:120]}", review, bad))
         return sorted(mentions, key=lambda m: m.created_at), rejected
 
+    def normalise(self, raw: dict[str, Any]) -> Mention:
+        """One review's user comment, as kept in ``raw``."""
+        user = next(c["userComment"] for c in raw["comments"] if isinstance(c, dict) and "userComment" in c)
+        return self._mention(raw, user, str(raw["reviewId"]), _seconds(user["lastModified"]), False, edited=False)
+
     def _mention(
         self, review: dict[str, Any], comment: dict[str, Any], key: str, at: float, own: bool, edited: bool
     ) -> Mention:

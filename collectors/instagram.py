@@ -28,7 +28,7 @@ from gripewatch.collectors.metagraph import Graph, GraphOptions, newer_than, rec
 from gripewatch.config import SourceConfig
 
 MEDIA_FIELDS = "id,caption,timestamp,permalink,username,comments_count"
-COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},hidden,parent_id,like_count"
+COMMENT_FIELDS = "id,text,timestamp,username,from{id,username},hidden,parent_id,like_count,media{id}"
 TAG_FIELDS = "id,caption,timestamp,permalink,username"
 
 
@@ -143,11 +143,18 @@ class InstagramCollector:
 
     # ------------------------------------------------------------ normalising
 
+    def normalise(self, raw: dict[str, Any]) -> Mention:
+        """One Graph comment or tagged media, as kept in ``raw``."""
+        if "caption" in raw:
+            return self._tagged(raw)
+        media = (raw.get("media") or {}).get("id")
+        return self._comment(raw, str(media) if media else None)
+
     def _recheck_mention(self, raw: dict[str, Any], container: str, edited: bool) -> Mention:
         m = self._tagged(raw) if "caption" in raw else self._comment(raw, container)
         return dataclasses.replace(m, edited=edited)
 
-    def _comment(self, raw: dict[str, Any], mid: str) -> Mention:
+    def _comment(self, raw: dict[str, Any], mid: str | None) -> Mention:
         text = raw["text"]
         if not isinstance(text, str) or not text.strip():
             raise ValueError("no text")
@@ -161,11 +168,11 @@ class InstagramCollector:
             external_id=str(raw["id"]),
             text=text,
             created_at=parse_time(raw["timestamp"]),
-            url=self.permalinks.get(mid),
+            url=self.permalinks.get(mid) if mid else None,
             author_key=str(who["id"]) if who.get("id") else (username or "").lower() or None,
             author_handle=username,
             conversation_id=mid,
-            in_reply_to=str(raw.get("parent_id") or mid),
+            in_reply_to=str(raw["parent_id"]) if raw.get("parent_id") else mid,
             raw=raw,
             is_own=own,
             deleted=bool(raw.get("hidden")),

@@ -114,7 +114,8 @@ class Graph:
     def _get(self, path: str, params: dict[str, Any]) -> dict[str, Any]:
         self._check_pause()
         r = self.http.get(path.lstrip("/"), params={**params, "access_token": self.token})
-        return self._read(r, path)
+        body: dict[str, Any] = self._read(r, path)
+        return body
 
     def _batch(self, ids: list[str], fields: str) -> list[Any]:
         self._check_pause()
@@ -123,8 +124,8 @@ class Graph:
             f"{self.base}/",
             data={"batch": json.dumps(batch), "include_headers": "false", "access_token": self.token},
         )
-        body = self._read(r, "batch", expect=list)
-        return body  # type: ignore[return-value]
+        answers: list[Any] = self._read(r, "batch", expect=list)
+        return answers
 
     def _check_pause(self) -> None:
         if self.pause is not None:

@@ -182,6 +182,12 @@ class YouTubeCollector:
             for k in sorted(recent, key=lambda k: recent[k][0])[: len(recent) - MAX_RECENT]:
                 del recent[k]
 
+    def normalise(self, raw: dict[str, Any]) -> Mention:
+        """One commentThread (its top-level comment) or one comment, as kept in ``raw``."""
+        if "topLevelComment" in (raw.get("snippet") or {}):
+            return self._mention(raw["snippet"]["topLevelComment"], str(raw["id"]))
+        return self._mention(raw, str(raw["snippet"].get("parentId") or raw["id"]))
+
     def _mention(self, comment: dict[str, Any], thread_id: str, edited: bool = False) -> Mention:
         s = comment["snippet"]
         text = s.get("textOriginal") or s.get("textDisplay")

@@ -264,3 +264,33 @@ def test_a_malformed_post_is_quarantined_once_not_on_every_run(fake: FakeFaceboo
             rejected += page.skipped
             cursor = page.cursor
     assert [r.external_id for r in rejected] == [fake.pid(fake.posts[0])]
+
+
+@pytest.mark.parametrize(
+    ("fake", "entry"),
+    [
+        (FakeFacebook, lambda f: facebook(f)),
+        (FakeInstagram, lambda f: {"type": "instagram", "ig_user_id": IG_USER_ID, "access_token": f.token}),
+        (FakeYouTube, lambda f: {"type": "youtube", "channel_id": CHANNEL_ID, "api_key": API_KEY}),
+        (FakeAppStore, lambda f: {"type": "appstore", "app_id": APP_ID}),
+        (
+            FakeGooglePlay,
+            lambda f: {"type": "googleplay", "package_name": PACKAGE, "access_token": "ya29.test-play-token"},
+        ),
+    ],
+    indirect=["fake"],
+)
+def test_normalise_reads_a_kept_raw_item_alone(fake: FakePlatform, entry: Any, tmp_path: Path) -> None:
+    """What ``gripewatch rejected retry`` needs: one raw item, as kept, back into the same mention."""
+    fake.add("acme lost my parcel", author="cust")
+    cfg = entry(fake)
+    cfg["base_url"] = fake.base_url + ("/youtube/v3/" if cfg["type"] == "youtube" else "")
+    c = build(cfg, tmp_path)
+    (m,) = run(c, {})[0]
+    again = c.normalise(m.raw)
+    assert (again.external_id, again.text, again.created_at, again.rating) == (
+        m.external_id,
+        m.text,
+        m.created_at,
+        m.rating,
+    )

@@ -67,6 +67,7 @@ class FakeInstagram(FakeGraph):
             "from": {"id": IG_USER_ID if own else str(17841499000000000 + p.n), "username": p.author},
             "hidden": bool(p.extra.get("hidden")),
             "like_count": 0,
+            "media": {"id": MEDIA_ID},
         }
         if "parent" in p.extra:
             c["parent_id"] = self.cid(self.posts[p.extra["parent"] - 1])
