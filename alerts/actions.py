@@ -20,7 +20,7 @@ from gripewatch.alerts import assign, card, sla
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.config import Settings
 from gripewatch.errors import GripewatchError
-from gripewatch.models import Case, Feedback, Mention
+from gripewatch.models import Case, Feedback, Mention, valid_id
 
 ACTIONS = card.ACTIONS
 
@@ -40,7 +40,11 @@ def apply(session: Session, settings: Settings, case_id: int, action: str, actor
     """Perform ``action`` on case ``case_id`` as ``actor`` (a Slack user id); raise ActionRefused if it cannot."""
     if action not in ACTIONS:
         raise ActionRefused(f"unknown action {action!r} (known: {', '.join(ACTIONS)})")
-    case = session.get(Case, case_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+    case = (
+        session.get(Case, case_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+        if valid_id(case_id)
+        else None
+    )
     if case is None:
         raise ActionRefused(f"no case #{case_id}")
     if case.status == "closed":

@@ -12,14 +12,16 @@ Mode (``slack.app_token``; no public URL) or over HTTP at ``/slack/events``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
 
 from gripewatch.alerts import actions
 from gripewatch.alerts.blocks import ACTION_PREFIX
@@ -27,7 +29,7 @@ from gripewatch.alerts.outbox import dispatch
 from gripewatch.alerts.slack import SlackNotifier, check_channels
 from gripewatch.config import Settings
 from gripewatch.db import Database
-from gripewatch.errors import ConfigError, LockBusy
+from gripewatch.errors import ConfigError, LockBusy, NotifyError
 from gripewatch.models import Case, utcnow
 from gripewatch.runtime import leases
 
@@ -108,10 +110,22 @@ def serve(settings: Settings, db: Database, http: bool = False, port: int = 3000
     if not http and not (s.app_token and s.app_token.get_secret_value()):
         raise ConfigError(f"{settings.config_path}: slack.app_token: required for Socket Mode (or use --http)")
     app = build_app(settings, db)
-    check_channels(app.client, settings)
+    with unreachable_as_error(s.base_url):
+        check_channels(app.client, settings)
     if http:
         app.start(port=port, path="/slack/events")
     else:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        SocketModeHandler(app, s.app_token.get_secret_value()).start()  # type: ignore[union-attr,no-untyped-call]
+        with unreachable_as_error(s.base_url):  # start() connects first, then blocks
+            SocketModeHandler(app, s.app_token.get_secret_value()).start()  # type: ignore[union-attr,no-untyped-call]
+
+
+@contextlib.contextmanager
+def unreachable_as_error(base_url: str) -> Iterator[None]:
+    """A Slack that cannot be reached becomes one NotifyError naming where it was looked for (never a token)."""
+    try:
+        yield
+    except (SlackClientError, OSError) as e:
+        reason = getattr(e, "reason", None) or e
+        raise NotifyError(f"Slack unreachable at {base_url}: {reason.__class__.__name__}: {reason}"[:300]) from None

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import ACTIONS
+from gripewatch.alerts import ACTIONS, mrkdwn
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.alerts.reply import first_response_p90, suggested_reply
 from gripewatch.config import Settings
@@ -54,7 +54,11 @@ def event(session: Session, case: Case, kind: str, actor: str, now: datetime, **
 
 
 def who(actor: str) -> str:
-    return "gripewatch" if actor in ("gripewatch", "") else f"<@{actor}>" if actor[:1] in "UW" else actor
+    """How a note names whoever acted: a Slack mention for a user id (:func:`alerts.mrkdwn.user`), else the
+    name as written, its angle brackets made harmless (notes keep well-formed user mentions)."""
+    if actor in ("gripewatch", ""):
+        return "gripewatch"
+    return mrkdwn.user(actor) if mrkdwn.is_user(actor) else actor.replace("<", "‹").replace(">", "›")
 
 
 def lead_mention(session: Session, case: Case) -> Mention | None:
@@ -140,6 +144,6 @@ def escalation_post(
     """Queue a post in the escalations channel mentioning every manager."""
     from gripewatch.alerts.assign import managers
 
-    tags = " ".join(f"<@{m.slack_id}>" for m in managers(settings)) or "(no managers in the staff roster)"
+    tags = " ".join(mrkdwn.user(m.slack_id) for m in managers(settings)) or "(no managers in the staff roster)"
     payload = {"case_id": case.id, "title": f"Escalation · case #{case.id}", "text": f"{tags} {text}"}
     enqueue(session, key, "escalation", settings.slack.channels.escalations, payload, case, at)

@@ -83,7 +83,7 @@ def render(alert: Alert) -> Panel | Text:
         title = f"OPS · {p.get('title', alert.kind)}"
     if p.get("created_at"):
         body.append(f"\nposted {hm(p['created_at'])}", style="dim")
-    return Panel(body, title=title, title_align="left", border_style=_COLOURS.get(priority, "white"))
+    return Panel(body, title=Text(title), title_align="left", border_style=_COLOURS.get(priority, "white"))
 
 
 def _owner(p: dict[str, Any]) -> str:

@@ -61,6 +61,9 @@ class DispatchResult:
     failed: int = 0
     waiting: int = 0
     errors: list[str] = field(default_factory=list)
+    #: refusals for a configuration reason (each message once): these alerts reach nobody until it is fixed
+    refused: list[str] = field(default_factory=list)
+    halted: bool = False  # stopped early: the refusal holds for every alert
 
 
 def dispatch(
@@ -86,6 +89,8 @@ def dispatch(
             return result
         after = ids[-1]
         _dispatch_rows(sessions, notifier, cfg, now, list(ids), blocked, result)
+        if result.halted:
+            return result
 
 
 def _dispatch_rows(
@@ -132,6 +137,11 @@ def _dispatch_rows(
             _failed(sessions, row_id, e, cfg, now())
             result.failed += 1
             result.errors.append(f"outbox #{row_id}: {e}")
+            if e.config and str(e) not in result.refused:
+                result.refused.append(str(e))
+            if e.halt:  # every other row would be refused the same way: leave them for the next round
+                result.halted = True
+                return
             if row.case_id is not None:
                 blocked.add(row.case_id)
             continue
@@ -175,7 +185,8 @@ def _failed(sessions: Callable[[], Session], row_id: int, e: NotifyError, cfg: O
             else min(cfg.backoff_seconds * 2 ** (row.attempts - 1), cfg.max_backoff_seconds)
         )
         row.next_attempt_at = at + timedelta(seconds=delay)
-        if not e.retryable or row.attempts >= cfg.max_attempts:
+        # a configuration refusal that may be fixed (the token, the channel check) is kept until it is
+        if not e.retryable or (row.attempts >= cfg.max_attempts and not e.config):
             row.dead = True
             log.error("outbox #%s given up after %d attempts: %s", row_id, row.attempts, e)
         else:

@@ -20,21 +20,18 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from gripewatch.alerts import blocks
+from gripewatch.alerts import blocks, mrkdwn
 from gripewatch.alerts.notify import Alert, Delivery
 from gripewatch.config import Settings
 from gripewatch.errors import ConfigError, NotifyError
 
 EVENT_TYPE = "gripewatch_alert"
 _ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
-_PERMANENT = {
-    "channel_not_found",
-    "not_in_channel",
-    "is_archived",
-    "invalid_auth",
-    "account_inactive",
-    "token_revoked",
-    "missing_scope",
+#: Refusals of the token: nothing can be delivered until slack.token is fixed (kept, retried later).
+_TOKEN = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired", "missing_scope"}
+#: Refusals of one channel: its alerts are given up (kept for an operator); other channels may work.
+_CHANNEL = {"channel_not_found", "not_in_channel", "is_archived"}
+_PERMANENT = _CHANNEL | {
     "invalid_blocks",
     "msg_too_long",
     "no_text",
@@ -66,13 +63,13 @@ class SlackNotifier:
                 try:
                     check_channels(self.client, self.settings)
                 except ConfigError as e:
-                    raise NotifyError(str(e), retryable=True) from None
+                    raise NotifyError(str(e), retryable=True, config=True, halt=True) from None
                 self._checked = True
             if alert.kind == "card_update":
                 return self._update(alert)
             if alert.kind == "ephemeral":
                 self.client.chat_postEphemeral(
-                    channel=alert.channel, user=alert.payload["user"], text=alert.payload.get("text", "")
+                    channel=alert.channel, user=alert.payload["user"], text=mrkdwn.escape(alert.payload.get("text", ""))
                 )
                 return Delivery(channel=alert.channel)
             if alert.in_doubt:
@@ -85,10 +82,12 @@ class SlackNotifier:
                 blocks=blocks.for_kind(alert.kind, alert.payload),
                 thread_ts=alert.thread_ts,
                 unfurl_links=False,
+                unfurl_media=False,
+                link_names=False,
                 metadata={"event_type": EVENT_TYPE, "event_payload": {"key": alert.key}},
             )
         except SlackApiError as e:
-            raise _translate(e) from None
+            raise _translate(e, alert.channel) from None
         except (SlackClientError, OSError) as e:
             raise NotifyError(f"Slack unreachable: {e.__class__.__name__}", retryable=True) from None
         return Delivery(channel=resp.get("channel") or alert.channel, ts=resp.get("ts"))
@@ -135,8 +134,15 @@ def configured_channels(settings: Settings) -> list[str]:
 
 def check_channels(client: WebClient, settings: Settings) -> None:
     """Raise ConfigError naming the first public channel (unless public channels are allowed) or unknown one."""
-    ids = _channel_ids(client, [c for c in configured_channels(settings) if not _ID.match(c)])
     where = settings.config_path or "config"
+    try:
+        ids = _channel_ids(client, [c for c in configured_channels(settings) if not _ID.match(c)])
+    except SlackApiError as e:
+        err = (e.response.data or {}).get("error", "error") if isinstance(e.response.data, dict) else "error"
+        raise ConfigError(
+            f"{where}: slack.token: Slack refused it for conversations.list: {err} "
+            "(check the token and the app's scopes channels:read, groups:read)"
+        ) from None
     for name in configured_channels(settings):
         cid = name if _ID.match(name) else ids.get(name.lstrip("#"))
         if cid is None:
@@ -180,7 +186,7 @@ def _channel_ids(client: WebClient, names: list[str]) -> dict[str, str]:
             return found
 
 
-def _translate(e: SlackApiError) -> NotifyError:
+def _translate(e: SlackApiError, channel: str = "") -> NotifyError:
     status = e.response.status_code
     error = (e.response.data or {}).get("error", "unknown_error") if isinstance(e.response.data, dict) else "http_error"
     if status == 429:
@@ -188,6 +194,17 @@ def _translate(e: SlackApiError) -> NotifyError:
         return NotifyError(f"Slack rate limit (retry after {retry:.0f}s)", retryable=True, retry_after=retry)
     if status >= 500:
         return NotifyError(f"Slack server error {status}", retryable=True)
+    if error in _TOKEN:
+        return NotifyError(
+            f"Slack refused the token: {error} (check slack.token and the app's scopes)", config=True, halt=True
+        )
+    if error in _CHANNEL:
+        return NotifyError(
+            f"Slack refused the message to {channel or 'the channel'}: {error} "
+            "(invite the bot to the channel, or fix slack.channels)",
+            retryable=False,
+            config=True,
+        )
     return NotifyError(f"Slack refused the message: {error}", retryable=error not in _PERMANENT)
 
 

@@ -32,6 +32,34 @@ _DIGITS = re.compile(r"\d+")
 _REPEAT = re.compile(r"(\w)\1{2,}")
 _CAPS = re.compile(r"[A-Z]{3,}")
 
+#: Praise idioms: they count as thanks/praise and cancel the cues their own words fire ("no complaints" is
+#: neither a negation nor a problem, "killing it" is no strong negative word).
+PRAISE_BIGRAMS: tuple[str, ...] = (
+    "killing it",
+    "crushing it",
+    "smashing it",
+    "nailed it",
+    "nailing it",
+    "no complaints",
+    "can't complain",
+    "cant complain",
+    "can't fault",
+    "never disappoints",
+    "never disappoint",
+    "never fails",
+    "zero issues",
+    "no issues",
+    "no problems",
+    "never better",
+    "well done",
+    "good job",
+    "great job",
+    "hats off",
+    "big fan",
+    "a beat",
+    "above and",
+)
+
 # Cue lexicons over masked tokens: whole words, word prefixes ("refund" covers
 # "refunds", "refunded") and bigrams ("never arrived"). Brand-agnostic by design.
 CUES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -59,8 +87,25 @@ CUES: dict[str, dict[str, tuple[str, ...]]] = {
         "suffix": ("n't",),
     },
     "still_again": {
-        "words": ("still", "again", "yet", "anymore", "already", "continually", "constantly"),
-        "bigrams": ("any more", "keeps on"),
+        # not "already"/"yet" on their own: "already thinking about my next one" is praise
+        "words": ("still", "again", "anymore", "continually", "constantly"),
+        "bigrams": (
+            "any more",
+            "keeps on",
+            "yet again",
+            "not yet",
+            "yet to",
+            "already paid",
+            "already called",
+            "already sent",
+            "already told",
+            "already contacted",
+            "already emailed",
+            "already asked",
+            "already waited",
+            "already tried",
+            "already reported",
+        ),
     },
     "waiting": {
         "words": (
@@ -445,12 +490,25 @@ CUES: dict[str, dict[str, tuple[str, ...]]] = {
             "fun",
             "proud",
             "win",
-        )
+            "respect",
+            "kudos",
+            "props",
+            "legend",
+            "legends",
+            "impressed",
+            "impressive",
+            "flawless",
+            "recommend",
+            "bravo",
+            "shoutout",
+        ),
+        "bigrams": PRAISE_BIGRAMS,
     },
     "exclaim": {},
 }
 _CUE_INDEX = {name: i for i, name in enumerate(CUES)}
-_Q, _X = _CUE_INDEX["question"], _CUE_INDEX["exclaim"]
+_Q, _X, _T = _CUE_INDEX["question"], _CUE_INDEX["exclaim"], _CUE_INDEX["thanks"]
+_PRAISE = frozenset(PRAISE_BIGRAMS)
 _BIGRAM_CUES: dict[str, tuple[int, ...]] = {}
 for _name, _lex in CUES.items():
     for _b in _lex.get("bigrams", ()):
@@ -523,19 +581,25 @@ def extract(text: str, vader: dict[str, float]) -> Features:
     memo = _MEMO
     counts = [0] * len(CUES)
     toks = []
+    tcues = []
     low = text.lower()
     for t in _TOKEN.findall(low.replace("\u2019", "'") if "\u2019" in low else low):
         e = memo.get(t) or _learn(t)
         toks.append(e[0])
+        tcues.append(e[1])
         for c in e[1]:
             counts[c] += 1
     bigrams = [a + " " + b for a, b in zip(toks, toks[1:], strict=False)]
     bc = _BIGRAM_CUES
-    for b in bigrams:
+    for i, b in enumerate(bigrams):
         cs = bc.get(b)
         if cs:
             for c in cs:
                 counts[c] += 1
+            if b in _PRAISE:  # the idiom's own words fire no complaint cue
+                for c in (*tcues[i], *tcues[i + 1]):
+                    if c != _T and counts[c] > 0:
+                        counts[c] -= 1
     caps = len(_CAPS.findall(text)) if text != low else 0
     dense = [
         vader.get("compound", 0.0),

@@ -116,10 +116,16 @@ class ComplaintModel:
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """Complaint probability of one text and its features' contributions (name, value) over 0.05 in size."""
+    """Complaint probability of one text and its features' contributions (name, value) over 0.05 in size.
+
+    ``tier`` is ``"fast"`` or, when the sentence encoder re-scored the text, ``"encoder"``; then
+    ``fast_probability`` is what the fast model alone said.
+    """
 
     probability: float
     contributions: tuple[tuple[str, float], ...] | list[tuple[str, float]]
+    tier: str = "fast"
+    fast_probability: float | None = None
 
     def strongest(self, sign: float, limit: int, floor: float = _FLOOR) -> list[tuple[str, float]]:
         """Up to ``limit`` contributions of the given ``sign`` above ``floor``, strongest first."""

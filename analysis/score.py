@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gripewatch.analysis import complaint, noise, rules, sentiment
+from gripewatch.analysis import complaint, language, noise, rules, sentiment
+from gripewatch.analysis.rules import NameMatcher
 from gripewatch.analysis.settings import AnalysisSettings
 from gripewatch.analysis.text import normalise
 from gripewatch.analysis.topics import compile_taxonomy, name_matcher, topics_of
@@ -19,10 +20,17 @@ class Analysis:
     is never a complaint. ``topics`` are given for complaints and for texts
     with an escalation trigger only (to keep analysis fast); ``fingerprint`` is
     :func:`analysis.noise.near_duplicate_key`.
+
+    ``language`` is an ISO 639-1 code or ``"und"`` (:mod:`analysis.language`). A text in a language the
+    complaint model was not trained on (anything but English or ``und``) is not scored:
+    ``complaint_probability`` is ``None``, ``needs_review`` is true and it counts as a complaint, so a case
+    opens and a person reads it. ``tier`` says what decided: ``"fast"`` (the linear model), ``"encoder"``
+    (the fast score was in the uncertain band and the sentence encoder re-scored it), ``"review"`` (not
+    scored, see above) or ``"noise"``.
     """
 
     sentiment: float
-    complaint_probability: float
+    complaint_probability: float | None
     is_complaint: bool
     severity: str = "low"
     topics: tuple[str, ...] = ()
@@ -32,6 +40,9 @@ class Analysis:
     competitors: tuple[str, ...] = ()
     noise: str | None = None
     fingerprint: str = ""
+    language: str = "en"
+    needs_review: bool = False
+    tier: str = "fast"
 
     @property
     def is_noise(self) -> bool:
@@ -49,30 +60,40 @@ def analyse_batch(
     *,
     prior_contacts: Sequence[int | None] | None = None,
     own_post: Sequence[bool] | None = None,
+    cascade: bool = True,
 ) -> list[Analysis]:
     """Analyse ``texts`` (any objects; normalised here); one result each, in order. Never raises on text.
 
     ``prior_contacts[i]``: how many earlier contacts the pipeline knows for the
     author of text i (at ``settings.repeat_contact_min`` or more it is a repeated
     contact). ``own_post[i]``: the text was posted by one of the brand's own
-    accounts -- it gets probability 0, no complaint, ``noise="own_post"``.
+    accounts -- it gets probability 0, no complaint, ``noise="own_post"``. ``cascade`` false: the
+    fast model decides every text (the encoder tier is not consulted; for benchmarks and tests).
     """
     settings = settings or AnalysisSettings()
     threshold = settings.complaint_threshold
     if threshold is None:
         threshold = complaint.default_threshold()
     clean = [normalise(t) for t in texts]
+    lows = [t.lower() for t in clean]
+    kinds = [
+        "own_post" if own_post and _nth(own_post, i, False) else noise.noise_kind(t, low)
+        for i, (t, low) in enumerate(zip(clean, lows, strict=True))
+    ]
+    langs = language.detect_batch(clean)
     vaders = sentiment.polarity(clean)
-    scored = complaint.score(clean, vaders, explain=settings.explain)
+    english = [cascade and k is None and language.is_english(lang) for k, lang in zip(kinds, langs, strict=True)]
+    scored = complaint.score(clean, vaders, explain=settings.explain, rescore=english, threshold=threshold)
     patterns = settings.rule_patterns()
     taxonomy = compile_taxonomy(settings.topics)
     third = name_matcher(settings.third_parties)
     rivals = name_matcher({c: (c,) for c in settings.competitors})
     out = []
     by_rule: list[str]
-    for i, (text, vader, sc) in enumerate(zip(clean, vaders, scored, strict=True)):
-        low = text.lower()
-        kind = "own_post" if own_post and _nth(own_post, i, False) else noise.noise_kind(text, low)
+    for i, (text, low, kind, lang, vader, sc) in enumerate(zip(clean, lows, kinds, langs, vaders, scored, strict=True)):
+        if kind is None and not language.is_english(lang):
+            out.append(_needs_review(text, low, lang, vader["compound"], third, rivals))
+            continue
         p = sc.probability
         if kind == "own_post":
             p = 0.0
@@ -95,6 +116,8 @@ def analyse_batch(
             reasons.append(f"complaint by rule ({', '.join(by_rule)}) although model probability is {p:.2f}")
         elif settings.explain:
             reasons += complaint.reasons(sc, is_c, settings.max_reasons)
+        if kind is None:
+            reasons.append(complaint.tier_reason(sc))
         reasons += [r for _, r in trig]
         if is_c or sev != "low":
             reasons.append(sev_reason)
@@ -111,9 +134,30 @@ def analyse_batch(
                 competitors=rivals.find(text, low) if rivals else (),
                 noise=kind,
                 fingerprint=noise.near_duplicate_key(text),
+                language=lang,
+                tier=sc.tier if kind is None else "noise",
             )
         )
     return out
+
+
+def _needs_review(
+    text: str, low: str, lang: str, compound: float, third: NameMatcher | None, rivals: NameMatcher | None
+) -> Analysis:
+    """A mention in a language the complaint model does not read: not scored, a case for a person."""
+    return Analysis(
+        sentiment=compound,
+        complaint_probability=None,
+        is_complaint=True,
+        severity="medium",
+        reasons=(f"needs review: written in {lang!r}, which the complaint model does not read; a person decides",),
+        third_parties=third.find(text, low) if third else (),
+        competitors=rivals.find(text, low) if rivals else (),
+        fingerprint=noise.near_duplicate_key(text),
+        language=lang,
+        needs_review=True,
+        tier="review",
+    )
 
 
 def analyse(

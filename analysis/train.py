@@ -49,10 +49,13 @@ class Featurised:
     domains: list[str]
     rule_complaint: np.ndarray | None = None
     noise: np.ndarray | None = None
+    english: np.ndarray | None = None  # English or undetermined: the English tiers score it
 
 
 def featurise(rows: Sequence[Row]) -> Featurised:
     """Compute sparse keys, dense cues and VADER compound for ``rows``."""
+    from gripewatch.analysis import language
+
     texts = [r.text for r in rows]
     vaders = polarity(texts)
     feats = [extract(t, v) for t, v in zip(texts, vaders, strict=True)]
@@ -62,6 +65,7 @@ def featurise(rows: Sequence[Row]) -> Featurised:
         compound=np.array([v["compound"] for v in vaders]),
         y=np.array([r.label for r in rows], dtype=int),
         domains=[r.domain for r in rows],
+        english=np.array([language.is_english(x) for x in language.detect_batch(texts)], dtype=bool),
         **_product_rules(texts, vaders),
     )
 
@@ -142,8 +146,14 @@ def _sigmoid(t: np.ndarray) -> np.ndarray:
     return out
 
 
-def fit_calibrated(f: Featurised, idx: np.ndarray, params: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Fit on ``idx``; Platt scaling and threshold come from inner cross-validation of ``idx`` only."""
+def fit_calibrated(
+    f: Featurised, idx: np.ndarray, params: dict[str, Any], inner_oof: list[np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
+    """Fit on ``idx``; Platt scaling and threshold come from inner cross-validation of ``idx`` only.
+
+    ``inner_oof``, if given, receives the inner out-of-fold calibrated probabilities of ``idx`` (the
+    encoder tier chooses its band and blend weight on them).
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
@@ -157,6 +167,8 @@ def fit_calibrated(f: Featurised, idx: np.ndarray, params: dict[str, Any]) -> di
         threshold = round(float(_sigmoid(np.array(b))), 3)
     else:  # best macro-F1 on the inner out-of-fold probabilities
         threshold = best_threshold(f.y[idx], _sigmoid(a * oof + b), _THRESHOLDS)
+    if inner_oof is not None:
+        inner_oof.append(_sigmoid(a * oof + b))
     arrays = fit_linear(f, idx, params)
     arrays["scalars"] = np.array([float(arrays.pop("bias")), a, b, threshold])
     return arrays
@@ -227,6 +239,7 @@ class TrainResult:
     replaced: bool
     message: str
     meta: dict[str, Any] = field(default_factory=dict)
+    previous_cascade_macro_f1: float | None = None
 
 
 def _feedback_rows(include_feedback: str | Path | None, feedback: Iterable[tuple[str, int]] | None) -> list[Row]:
@@ -246,77 +259,128 @@ def train(
     force: bool = False,
     params: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Train the complaint model on ``data_path`` (CSV/JSONL with text,label[,domain]) plus staff feedback.
+    """Train both tiers on ``data_path`` (CSV/JSONL with text,label[,domain]) plus staff feedback.
 
     ``include_feedback`` is a CSV/JSONL file of corrections and ``feedback``
-    (text, label) pairs; both are added to the training rows. The new model's
-    ``folds``-fold CV macro-F1 is compared with the artifact already in
-    ``out_dir`` (default: the shipped one); if it is more than 0.01 lower the
-    artifact is kept unless ``force``. Returns a :class:`TrainResult`.
+    (text, label) pairs; both are added to the training rows. The fast model and
+    the encoder tier (:mod:`analysis.train_encoder`) are cross-validated together;
+    the new ``folds``-fold CV macro-F1 of the fast model and of the cascade are
+    compared with those recorded by the artifacts already in ``out_dir`` (default:
+    the shipped ones); if either is more than 0.01 lower the artifacts are kept
+    unless ``force``. Returns a :class:`TrainResult`.
     """
+    import shutil
+
+    from gripewatch.analysis import encoder as enc_mod
+    from gripewatch.analysis import train_encoder as te
+
     params = {**PARAMS, **(params or {})}
     out = Path(out_dir) if out_dir else model_mod.ARTIFACT_DIR
     rows = load_rows(data_path)
     extra = _feedback_rows(include_feedback, feedback)
     f = featurise(rows + extra)
-    cv = cross_validate(f, folds, params)
-    lodo_res = cross_validate(f, params=params, by_domain=True) if lodo else None
-    try:
-        previous = json.loads((out / model_mod.JSON_NAME).read_text())["cv"]["model"]["macro_f1"]
-    except (OSError, KeyError, ValueError):
-        previous = None
-    new = cv["model"]["macro_f1"]
-    if previous is not None and new < previous - 0.01 and not force:
-        msg = f"kept the current model: CV macro-F1 {new:.4f} < {previous:.4f} - 0.01 (use --force)"
-        return TrainResult(cv, lodo_res, previous, False, msg)
-    arrays = fit_calibrated(f, np.arange(len(f.y)), params)
+    emb = te.embed([r.text for r in rows + extra])
+    cv = te.cross_validate(f, emb, folds, fast_params=params)
+    lodo_res = te.cross_validate(f, emb, by_domain=True, fast_params=params) if lodo else None
+    previous = _recorded(out / model_mod.JSON_NAME, "model")
+    previous_cascade = _recorded(out / enc_mod.HEAD_NAME, "cascade")
+    new, new_cascade = cv["model"]["macro_f1"], cv["cascade"]["macro_f1"]
+    worse = [
+        f"{name} CV macro-F1 {n:.4f} < {o:.4f} - 0.01"
+        for name, n, o in (("fast model", new, previous), ("cascade", new_cascade, previous_cascade))
+        if o is not None and n < o - 0.01
+    ]
+    if worse and not force:
+        msg = f"kept the current model: {'; '.join(worse)} (use --force)"
+        return TrainResult(cv, lodo_res, previous, False, msg, previous_cascade_macro_f1=previous_cascade)
+    tier = te.fit_tier(f, emb, np.arange(len(f.y)), fast_params=params)
+    arrays = tier["fast"]
     fb = None
     if extra:
         fb = hashlib.sha256(json.dumps([(r.text, r.label) for r in extra]).encode()).hexdigest()
     vader_t = best_threshold(f.y, -f.compound, -_VADER_THRESHOLDS[::-1])
+    training_data = {
+        "file": Path(data_path).name,
+        "sha256": file_sha256(data_path),
+        "rows": len(rows),
+        "feedback_rows": len(extra),
+        "feedback_sha256": fb,
+    }
     meta = {
         "format": 2,
         "model": "NB-weighted logistic regression, word 1-2-grams + dense cues, Platt-calibrated",
-        "training_data": {
-            "file": Path(data_path).name,
-            "sha256": file_sha256(data_path),
-            "rows": len(rows),
-            "feedback_rows": len(extra),
-            "feedback_sha256": fb,
-        },
+        "training_data": training_data,
         "params": params,
         "dense_names": list(DENSE_NAMES),
         "vocabulary_size": int(len(arrays["vocab"])),
         "threshold": round(float(arrays["scalars"][3]), 3),
         "vader_baseline_threshold": -vader_t,
-        "cv": cv,
-        "lodo": lodo_res,
+        "cv": _tier_metrics(cv, "model"),
+        "lodo": _tier_metrics(lodo_res, "model") if lodo_res else None,
     }
     model_mod.save(arrays, meta, out)
-    msg = f"wrote {out / model_mod.NPZ_NAME}: CV macro-F1 {new:.4f}" + (
+    if out.resolve() != enc_mod.ARTIFACT_DIR.resolve():
+        for name in (enc_mod.ONNX_NAME, enc_mod.TOKENIZER_NAME):
+            shutil.copyfile(enc_mod.ARTIFACT_DIR / name, out / name)
+    head = te.head_artifact(tier)
+    head.update(training_data=training_data, cv=cv, lodo=lodo_res)
+    enc_mod.save_head(head, out)
+    msg = f"wrote {out / model_mod.NPZ_NAME} and {out / enc_mod.HEAD_NAME}: CV macro-F1 fast {new:.4f}" + (
         f" (was {previous:.4f})" if previous is not None else ""
     )
-    return TrainResult(cv, lodo_res, previous, True, msg, meta)
+    msg += f", cascade {new_cascade:.4f}" + (f" (was {previous_cascade:.4f})" if previous_cascade is not None else "")
+    return TrainResult(cv, lodo_res, previous, True, msg, meta, previous_cascade)
 
 
-def evaluate(rows: Sequence[Row], cv: int = 0, model: model_mod.ComplaintModel | None = None) -> dict[str, Any]:
-    """Metrics of the complaint model and the VADER-only baseline on labelled ``rows``.
+def _recorded(path: Path, tier: str) -> float | None:
+    """The CV macro-F1 of ``tier`` recorded in an artifact's JSON, if there is one."""
+    try:
+        return float(json.loads(path.read_text())["cv"][tier]["macro_f1"])
+    except (OSError, KeyError, TypeError, ValueError):
+        return None
 
-    ``cv`` >= 2: cross-validate a fresh model on ``rows`` (use this for the
+
+def _tier_metrics(res: dict[str, Any], tier: str) -> dict[str, Any]:
+    """The fast model's share of a cascade CV result (what ``complaint_model.json`` records)."""
+    keep = (tier, "model_with_rules", "vader_baseline")
+    return {"scheme": res["scheme"], **{k: res[k] for k in keep if k in res}}
+
+
+def evaluate(
+    rows: Sequence[Row], cv: int = 0, model: model_mod.ComplaintModel | None = None, lodo: bool = False
+) -> dict[str, Any]:
+    """Metrics of each tier, the cascade and the VADER-only baseline on labelled ``rows``.
+
+    ``cv`` >= 2: cross-validate fresh tiers on ``rows`` (use this for the
     training file -- scoring the artifact on its own training data would flatter
-    it). ``cv`` 0: score the shipped (or given) artifact at its threshold; the
-    baseline uses the VADER threshold recorded at training time.
+    it); ``lodo``: leave-one-domain-out (with ``cv`` too, the result is
+    ``{"cv": ..., "lodo": ...}``). ``cv`` 0 and no ``lodo``: score the shipped
+    (or given) artifacts at their threshold; the baseline uses the VADER threshold
+    recorded at training time.
     """
+    from gripewatch.analysis import complaint
+    from gripewatch.analysis import train_encoder as te
+
     f = featurise(rows)
-    if cv >= 2:
-        return cross_validate(f, cv)
+    if cv >= 2 or lodo:
+        emb = te.embed([r.text for r in rows])
+        res = {"cv": te.cross_validate(f, emb, cv)} if cv >= 2 else {}
+        if lodo:
+            res["lodo"] = te.cross_validate(f, emb, by_domain=True)
+        return res if len(res) > 1 else next(iter(res.values()))
     m = model or model_mod.default_model()
     texts = [r.text for r in rows]
-    prob = np.array([s.probability for s in model_mod.score_batch(texts, polarity(texts), m, explain=False)])
+    vaders = polarity(texts)
+    english = f.english.tolist() if f.english is not None else None
+    scored = complaint.score(texts, vaders, explain=False, model=m, rescore=english)
+    prob = np.array([s.probability for s in scored])
+    fast = np.array([s.fast_probability if s.fast_probability is not None else s.probability for s in scored])
     vt = float(m.meta.get("vader_baseline_threshold", -0.05))
     return {
         "scheme": "shipped artifact",
         "threshold": m.threshold,
-        "model": report(f.y, prob >= m.threshold, prob),
+        "coverage": round(float(np.mean([s.tier == "encoder" for s in scored])), 4) if scored else 0.0,
+        "model": report(f.y, fast >= m.threshold, fast),
+        "cascade": report(f.y, prob >= m.threshold, prob),
         "vader_baseline": report(f.y, f.compound <= vt, -f.compound),
     }

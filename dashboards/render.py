@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from gripewatch.alerts import mrkdwn
 from gripewatch.dashboards.digest import Digest
 from gripewatch.dashboards.spikes import ALL
 
@@ -56,8 +57,8 @@ def render_text(d: Digest) -> str:
     return _env.get_template("digest.txt").render(d=d)
 
 
-def _mrkdwn(s: str) -> str:
-    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+def _mrkdwn(s: object) -> str:
+    return mrkdwn.escape(s)
 
 
 def render_slack_blocks(d: Digest) -> list[dict[str, Any]]:
@@ -65,7 +66,7 @@ def render_slack_blocks(d: Digest) -> list[dict[str, Any]]:
     t = d.total
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": f"Weekly digest · {d.period.label}"[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(f"• {_mrkdwn(h)}" for h in d.highlights)}},
+        _section("\n".join(f"• {_mrkdwn(h)}" for h in d.highlights)),
         {
             "type": "section",
             "fields": [
@@ -90,19 +91,20 @@ def render_slack_blocks(d: Digest) -> list[dict[str, Any]]:
     if d.problems:
         lines = []
         for p in d.problems:
-            q = f"\n> _{_mrkdwn(p.quotes[0].text[:200])}_ — {p.quotes[0].author}" if p.quotes else ""
+            q = f"\n> _{_mrkdwn(p.quotes[0].text[:200])}_ — {_mrkdwn(p.quotes[0].author)}" if p.quotes else ""
             lines.append(f"*{_mrkdwn(p.label)}* · {p.count} ({change(p.count, p.previous)}){q}")
         blocks += [{"type": "divider"}, _section("*Top recurring problems*\n" + "\n".join(lines))]
     if d.spikes:
         lines = [
-            f"• {_mrkdwn(s.brand)} {_mrkdwn(spike_label(s))}: {s.count} in {s.start:%a %H:%M}–{s.end:%H:%M} UTC "
+            f"• {_mrkdwn(s.brand)} {_mrkdwn(spike_label(s).replace('_', ' '))}: {s.count} in "
+            f"{s.start:%a %H:%M}–{s.end:%H:%M} UTC "
             f"({s.ratio:.1f}× usual)"
             for s in d.spikes[:10]
         ]
         blocks.append(_section("*Spikes*\n" + "\n".join(lines)))
     if d.high_reach:
         lines = [
-            f"• {q.author}: {_mrkdwn(q.text[:160])}" + (f" (case #{q.case_id})" if q.case_id else "")
+            f"• {_mrkdwn(q.author)}: {_mrkdwn(q.text[:160])}" + (f" (case #{q.case_id})" if q.case_id else "")
             for q in d.high_reach
         ]
         blocks.append(_section(f"*VIP and high-reach complaints* ({d.high_reach_count})\n" + "\n".join(lines)))
@@ -111,14 +113,14 @@ def render_slack_blocks(d: Digest) -> list[dict[str, Any]]:
         blocks.append(_section("*Team*\n" + "\n".join(lines)))
     ctx = f"Generated {d.generated_at:%Y-%m-%d %H:%M} UTC by gripewatch"
     if d.dashboard_url:
-        ctx += f" · <{d.dashboard_url}|open the dashboard>"
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": ctx}]})
+        ctx += f" · {mrkdwn.link(d.dashboard_url, 'open the dashboard')}"
+    blocks.append({"type": "context", "elements": [mrkdwn.element(ctx)]})
     return blocks[:50]
 
 
 def _section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:2990]}}
+    return mrkdwn.section(text)
 
 
 def slack_fallback_text(d: Digest) -> str:
-    return f"Weekly digest {d.period.label}: " + " ".join(d.highlights)[:2500]
+    return f"Weekly digest {_mrkdwn(d.period.label)}: " + _mrkdwn(" ".join(d.highlights)[:2500])

@@ -194,11 +194,8 @@ def spike_payload(sp: Spike, case_ids: list[int], dashboard_url: str | None = No
     """The outbox payload of a spike alert (rendered by every notifier as an ops alert)."""
     what = "complaints" if sp.topic == ALL else f"complaints about {sp.topic}"
     about = f"\nTopics spiking: {', '.join(sp.topics)}" if sp.topics else ""
-    if dashboard_url:
-        base = dashboard_url.rstrip("/")
-        links = ", ".join(f"<{base}/cases/{c}|#{c}>" for c in case_ids[:20])
-    else:
-        links = ", ".join(f"#{c}" for c in case_ids[:20])
+    links = ", ".join(f"#{c}" for c in case_ids[:20])
+    base = dashboard_url.rstrip("/") if dashboard_url else None
     more = f" and {len(case_ids) - 20} more" if len(case_ids) > 20 else ""
     return {
         "title": f"Possible outage: {sp.brand} {what} spiking",
@@ -217,4 +214,6 @@ def spike_payload(sp: Spike, case_ids: list[int], dashboard_url: str | None = No
             "expected": sp.expected,
         },
         "case_ids": case_ids,
+        # (label, URL) of each case on the dashboard: notifiers make them links (Slack: http(s) only)
+        "case_links": [[f"#{c}", f"{base}/cases/{c}"] for c in case_ids[:20]] if base else [],
     }

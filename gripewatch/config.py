@@ -25,6 +25,7 @@ from gripewatch.errors import ConfigError
 
 DEFAULT_PATH = "config.yaml"
 ENV_CONFIG = "GRIPEWATCH_CONFIG"
+_DB_URL = re.compile(r"^[A-Za-z][\w+]*://")
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -39,6 +40,16 @@ class DatabaseConfig(Strict):
     pool_timeout_seconds: float = Field(30.0, gt=0)
     pool_recycle_seconds: int = Field(1800, ge=-1)
     connect_timeout_seconds: int = Field(10, ge=1)
+    busy_timeout_seconds: float = Field(10.0, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        # SQLAlchemy's own form, DIALECT[+DRIVER]://…, checked without importing it (the driver is checked
+        # when the database is opened); the value is not repeated: it may hold a password
+        if not _DB_URL.match(v):
+            raise ValueError("not a SQLAlchemy URL (for example sqlite:///gripewatch.db)")
+        return v
 
     def engine_options(self) -> dict[str, Any]:
         """Keyword arguments of :func:`gripewatch.db.make_engine` / ``open_database`` beside the URL."""
@@ -48,6 +59,7 @@ class DatabaseConfig(Strict):
             "pool_timeout": self.pool_timeout_seconds,
             "pool_recycle": self.pool_recycle_seconds,
             "connect_timeout": self.connect_timeout_seconds,
+            "busy_timeout": self.busy_timeout_seconds,
         }
 
 
@@ -343,14 +355,36 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{p}: config file not found (use --config or {ENV_CONFIG})") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{p}: cannot read config file: {e.__class__.__name__}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not a UTF-8 text file (byte 0x{e.object[e.start]:02x} at offset {e.start})") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read config file: {e.strerror or e.__class__.__name__}") from None
     return parse_settings(text, p)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, except that a key given twice in one mapping is an error (not "last wins")."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *anchor` merges may be overridden on purpose
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.setdefault(key, key_node.start_mark.line)
+            except TypeError:  # an unhashable key: the constructor below says so
+                continue
+            if first != key_node.start_mark.line:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} (first on line {first + 1})", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep)
 
 
 def parse_settings(text: str, path: Path) -> Settings:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark else ""
@@ -388,6 +422,9 @@ def _substitute(node: Any, where: str, missing: dict[str, str]) -> Any:
 
 def _resolve_relative(data: dict[str, Any], base: Path) -> dict[str, Any]:
     db = data.get("database")
+    if db is None or (isinstance(db, dict) and "url" not in db):  # the default SQLite file: beside the config too
+        db = {**(db or {}), "url": DatabaseConfig.model_fields["url"].default}
+        data = {**data, "database": db}
     if isinstance(db, dict) and isinstance(db.get("url"), str):
         url = db["url"]
         prefix = "sqlite:///"

@@ -51,12 +51,27 @@ class InputError(GripewatchError):
 
 
 class NotifyError(GripewatchError):
-    """A notifier failed; ``retryable`` says whether trying later may help."""
+    """A notifier failed; ``retryable`` says whether trying later may help.
 
-    def __init__(self, message: str, retryable: bool = True, retry_after: float | None = None) -> None:
+    ``config`` marks a refusal for a configuration reason (a public channel, a refused token, a bot
+    not in the channel): the alerts reach nobody until an operator fixes the configuration, and
+    ``run-once`` exits 2 saying so. ``halt`` means no other alert can be delivered either (the token or
+    the channel check failed): the outbox stops this round instead of trying every row.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        retryable: bool = True,
+        retry_after: float | None = None,
+        config: bool = False,
+        halt: bool = False,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.config = config
+        self.halt = halt
 
 
 class LockBusy(GripewatchError):

@@ -16,14 +16,14 @@ from gripewatch.alerts import cases
 from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.errors import InputError
-from gripewatch.models import Feedback, Mention
+from gripewatch.models import Feedback, Mention, valid_id
 
 LABELS = {"complaint": 1, "not-complaint": 0}
 
 
 def record(session: Session, settings: Settings, mention_id: int, label: int, actor: str, now: datetime) -> str:
     """Store one correction; a missed complaint with no case opens one. Returns what happened, for people."""
-    m = session.get(Mention, mention_id)
+    m = session.get(Mention, mention_id) if valid_id(mention_id) else None
     if m is None:
         raise InputError(f"no mention #{mention_id}")
     session.add(Feedback(mention_id=m.id, label=label, actor=actor, at=now))

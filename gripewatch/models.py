@@ -36,6 +36,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+ID_MAX = 2**63 - 1  # the largest id a BIGINT (PostgreSQL) or INTEGER (SQLite) column holds
+
+
+def valid_id(n: int) -> bool:
+    """Whether ``n`` can be a row id at all (a larger number is no row, not a database error)."""
+    return 0 < n <= ID_MAX
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every backend (SQLite keeps no zone)."""
 

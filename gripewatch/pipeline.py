@@ -242,6 +242,9 @@ def analysis_detail(
         "competitors": list(result.competitors),
         "noise": result.noise,
         "duplicate_of": duplicate_of,
+        "language": result.language,
+        "needs_review": result.needs_review,
+        "tier": result.tier,
     }
     if rating is not None:
         detail["rating"] = rating

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from gripewatch.config import Settings, settings_from_dict
 from gripewatch.db import Database, open_database
+from tests import hypothesis_profiles  # noqa: F401  (registers and loads the profile)
 from tests.fakes.slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -82,14 +82,19 @@ GARBAGE = [
 @pytest.mark.parametrize("garbage", GARBAGE)
 def test_any_input_is_analysed_without_error(garbage):
     r = analyse(garbage)
-    assert 0.0 <= r.complaint_probability <= 1.0
+    if r.needs_review:  # e.g. the Japanese one: not scored, a person reads it
+        assert r.complaint_probability is None and r.is_complaint and r.language not in ("en", "und")
+    else:
+        assert r.complaint_probability is not None and 0.0 <= r.complaint_probability <= 1.0
     assert -1.0 <= r.sentiment <= 1.0
     assert r.severity in {"low", "medium", "high", "critical"}
 
 
 def test_probabilities_are_in_unit_interval():
     texts = COMPLAINTS + NOT_COMPLAINTS + ["worst " * 300, "love " * 300]
-    assert all(0.0 <= r.complaint_probability <= 1.0 for r in analyse_batch(texts))
+    assert all(
+        r.complaint_probability is not None and 0.0 <= r.complaint_probability <= 1.0 for r in analyse_batch(texts)
+    )
 
 
 @pytest.mark.shared
@@ -102,19 +107,28 @@ def test_retraining_reproduces_recorded_cv_metrics(training_csv, tmp_path):
     assert recorded["training_data"]["sha256"] == res.meta["training_data"]["sha256"]
     for key in ("macro_f1", "roc_auc", "f1"):
         assert abs(res.cv["model"][key] - recorded["cv"]["model"][key]) <= 0.01, key
+    head = json.loads((ARTIFACT_DIR / "encoder_head.json").read_text())
+    new_head = json.loads((tmp_path / "encoder_head.json").read_text())
+    assert new_head["onnx_sha256"] == head["onnx_sha256"]  # the graph is copied, only the head is refitted
+    for key in ("macro_f1", "roc_auc"):
+        assert abs(res.cv["cascade"][key] - head["cv"]["cascade"][key]) <= 0.01, key
+    load(tmp_path)  # the fast artifact written beside it loads
 
 
 @pytest.mark.shared
 def test_feedback_that_ruins_the_model_is_refused(training_csv, tmp_path):
     from gripewatch.analysis.train import train
 
-    train(training_csv, out_dir=tmp_path, lodo=False)
+    first = train(training_csv, out_dir=tmp_path, lodo=False)
     before = (tmp_path / NPZ_NAME).read_bytes()
+    head_before = (tmp_path / "encoder_head.json").read_bytes()
     # the same sentence (numbers are masked) labelled both ways: nothing to learn, CV must drop
     noisy = [(f"my order number {i} came today", i % 2) for i in range(1500)]
     res = train(training_csv, feedback=noisy, out_dir=tmp_path, lodo=False)
     assert not res.replaced and "kept the current model" in res.message
+    assert "cascade CV macro-F1" in res.message and res.previous_cascade_macro_f1 == first.cv["cascade"]["macro_f1"]
     assert (tmp_path / NPZ_NAME).read_bytes() == before
+    assert (tmp_path / "encoder_head.json").read_bytes() == head_before
 
 
 def test_eval_command_scores_artifact_and_baseline(tmp_path):

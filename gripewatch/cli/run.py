@@ -88,7 +88,9 @@ def demo_settings(db_file: Path) -> Settings:
 def run_once_cmd(config_path: str | None, verbose: int, sources: tuple[str, ...], wait: float) -> None:
     """One pass over every enabled source, then deliver pending alerts (cron mode).
 
-    Exits 0 when every source succeeded, 1 when any failed (the others still run).
+    Exits 0 when every source succeeded, 1 when any failed (the others still run), 2 when Slack
+    refused the alerts for a configuration reason (a public channel, a refused token, the bot not in
+    the channel): they wait in the outbox, reaching nobody, until the configuration is fixed.
     A source that another gripewatch process is working on is waited for, then skipped.
 
     Example (crontab): */5 * * * * cd /srv/gripewatch && gripewatch run-once
@@ -105,9 +107,17 @@ def run_once_cmd(config_path: str | None, verbose: int, sources: tuple[str, ...]
     console.print(summary_table(db, report))
     for name in report.busy:
         err_console.print(f"skipped {name}: another gripewatch process is working on it")
+    for r in report.failed:
+        click.echo(f"source {r.source} failed: {r.error}", err=True)  # one line, as written
+    if report.refused:  # alerts reach nobody until the configuration is fixed: cron must hear of it
+        from gripewatch.alerts.outbox import backlog
+
+        with db.sessions() as s:
+            n = backlog(s)[0]
+        for why in report.refused:
+            click.echo(f"alerts not delivered ({n} alert{'s' if n != 1 else ''} waiting): {why}", err=True)
+        sys.exit(2)
     if report.failed:
-        for r in report.failed:
-            err_console.print(f"source {r.source} failed: {r.error}")
         sys.exit(1)
 
 

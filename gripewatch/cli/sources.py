@@ -50,6 +50,7 @@ def sources_cmd(as_json: bool, config_path: str | None, verbose: int) -> None:
     Example: gripewatch sources
     """
     from rich.table import Table
+    from rich.text import Text
 
     from gripewatch.collectors.health import source_health
     from gripewatch.models import utcnow
@@ -75,11 +76,11 @@ def sources_cmd(as_json: bool, config_path: str | None, verbose: int) -> None:
         status = h.status + (f" until {h.rate_limited_until:%H:%M}Z" if h.rate_limited_until else "")
         err = f"{_ago(h.last_error_at, now)}: {(h.last_error or '')[:60]}" if h.last_error else "—"
         t.add_row(
-            h.source,
+            Text(h.source),
             h.type,
-            f"[{colours.get(h.status, 'white')}]{status}[/]",
+            Text(status, style=colours.get(h.status, "white")),
             _ago(h.last_success_at, now),
-            err,
+            Text(err),  # the platform's error may quote anything: never read as rich markup
             str(h.consecutive_failures),
             str(h.last_hour),
             f"{h.usual_per_hour:.1f}",

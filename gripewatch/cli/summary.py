@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import func, select
 
 from gripewatch.db import Database
-from gripewatch.models import OPEN_STATUSES, Case, CaseEvent, Mention, Outbox
+from gripewatch.models import OPEN_STATUSES, Case, CaseEvent, Mention, Outbox, valid_id
 
 if TYPE_CHECKING:
     from gripewatch.runtime.jobs import RunReport
@@ -22,7 +24,7 @@ def summary_table(db: Database, report: RunReport, title: str = "gripewatch run"
         t.add_column(col, justify="right")
     for r in report.sources:
         t.add_row(
-            r.source,
+            Text(r.source),
             str(r.stored),
             str(r.duplicates),
             str(len(r.skipped)),
@@ -79,14 +81,14 @@ def cases_table(rows: list[dict[str, Any]]) -> Table:
     for col in ("#", "status", "priority", "author", "mentions", "opened", "summary"):
         t.add_column(col, overflow="fold", no_wrap=col in ("#", "author"))
     for r in rows:
-        t.add_row(
+        t.add_row(  # customer text as Text: shown as written, never read as rich markup
             str(r["id"]),
             r["status"],
             r["priority"],
-            f"@{r['author']}" if r["author"] else "-",
+            Text(f"@{r['author']}" if r["author"] else "-"),
             str(r["mentions"]),
             r["opened_at"][:16].replace("T", " "),
-            r["summary"][:100],
+            Text((r["summary"] or "")[:100]),
         )
     if not rows:
         t.caption = "no cases"
@@ -94,6 +96,8 @@ def cases_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def case_detail(db: Database, case_id: int) -> dict[str, Any] | None:
+    if not valid_id(case_id):
+        return None
     with db.sessions() as s:
         c = s.get(Case, case_id)
         if c is None:
@@ -125,9 +129,12 @@ def case_detail(db: Database, case_id: int) -> dict[str, Any] | None:
 def print_case(console: Console, d: dict[str, Any]) -> None:
     console.print(
         f"[bold]Case #{d['id']}[/bold] · {d['status']} · priority {d['priority']} · severity {d['severity']}"
-        f" · {d['brand'] or 'no brand'}"
+        f" · {escape(d['brand'] or 'no brand')}"
     )
-    console.print(f"customer: @{d['author']} ({d['followers'] or 0:,} followers) · assignee: {d['assignee'] or '-'}")
+    console.print(
+        f"customer: @{d['author']} ({d['followers'] or 0:,} followers) · assignee: {d['assignee'] or '-'}",
+        markup=False,
+    )
     console.print(
         f"opened {d['opened_at']} · first response {d['first_response_at'] or '-'} · resolved {d['resolved_at'] or '-'}"
     )

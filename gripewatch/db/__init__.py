@@ -2,8 +2,9 @@
 
 ``open_database(url)`` returns a :class:`Database` whose schema is at the
 newest migration (applied automatically on first use, under a lock so two
-processes never migrate at once). SQLite runs in WAL mode with a busy timeout;
-PostgreSQL uses a pre-pinged connection pool.
+processes never migrate at once). SQLite runs in WAL mode with a busy timeout
+(``database.busy_timeout_seconds``, 10 s): a write that waits longer for another process's lock raises
+StorageError "database is locked by another process"; PostgreSQL uses a pre-pinged connection pool.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import fcntl
 import os
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SQLITE_BUSY_MS = 30_000
+SQLITE_BUSY_SECONDS = 10.0  # how long a SQLite write waits for another process's lock (database.busy_timeout_seconds)
 
 
 @dataclass
@@ -63,6 +65,7 @@ def make_engine(
     pool_timeout: float = 30.0,
     pool_recycle: int = 1800,
     connect_timeout: int = 10,
+    busy_timeout: float = SQLITE_BUSY_SECONDS,
 ) -> Engine:
     try:
         u = make_url(url)
@@ -70,7 +73,7 @@ def make_engine(
         raise StorageError("database.url is not a valid SQLAlchemy URL") from None
     kwargs: dict[str, Any] = {}
     if u.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False}
+        kwargs["connect_args"] = {"timeout": busy_timeout, "check_same_thread": False}
         if u.database in (None, "", ":memory:"):
             kwargs["poolclass"] = StaticPool
     else:
@@ -90,17 +93,28 @@ def make_engine(
             f"no driver for {safe_url(url)}: {e} (for PostgreSQL: pip install 'gripewatch[postgres]')"
         ) from None
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        busy_ms = max(1, round(busy_timeout * 1000))
+        event.listen(engine, "connect", lambda conn, _record: _sqlite_pragmas(conn, busy_ms))
+        event.listen(engine, "handle_error", lambda ctx: _sqlite_locked(ctx, url, busy_timeout))
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, busy_ms: int) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={busy_ms}")  # first: WAL mode itself may wait for a lock
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cur.close()
+
+
+def _sqlite_locked(ctx: Any, url: str, busy_timeout: float) -> None:
+    """A SQLite write that waited the whole busy timeout for another process: one clear StorageError."""
+    orig = ctx.original_exception
+    if isinstance(orig, sqlite3.OperationalError) and "locked" in str(orig).lower():
+        raise StorageError(
+            f"database is locked by another process (gave up after {busy_timeout:g} s): {safe_url(url)}"
+        ) from None
 
 
 def alembic_config(engine: Engine | None) -> Config:

@@ -40,6 +40,11 @@ class RunReport:
     def failed(self) -> list[SourceRun]:
         return [r for r in self.sources if r.error]
 
+    @property
+    def refused(self) -> list[str]:
+        """Why Slack refused alerts for a configuration reason (they reach nobody until it is fixed)."""
+        return self.delivery.refused if self.delivery else []
+
 
 def collect_source(
     db: Database, settings: Settings, name: str, holder: str, wait: float = 0.0, now: Callable[[], datetime] = utcnow

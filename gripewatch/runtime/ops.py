@@ -13,6 +13,7 @@ from typing import Any
 
 from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 from sqlalchemy import func, select
 
 from gripewatch.config import Settings
@@ -121,24 +122,26 @@ def render(snap: dict[str, Any]) -> Group:
     for col in ("source", "type", "every", "last success", "failures", "last error"):
         src.add_column(col)
     for s in snap["sources"]:
-        src.add_row(
-            s["name"] + ("" if s["enabled"] else " (disabled)"),
+        src.add_row(  # names and errors as Text: an error quoting a payload is never read as rich markup
+            Text(s["name"] + ("" if s["enabled"] else " (disabled)")),
             s["type"],
             f"{s['interval_seconds']:.0f}s",
             _short(s["last_success_at"]) if s["last_success_at"] else "never",
             str(s["consecutive_failures"]),
-            (s["last_error"] or "")[:80],
+            Text((s["last_error"] or "")[:80]),
         )
     jobs = Table(title="jobs (latest run)", title_justify="left")
     for col in ("job", "outcome", "started", "finished", "holder"):
         jobs.add_column(col)
     for j in snap["jobs"]:
-        jobs.add_row(j["job"], j["outcome"], _short(j["started_at"]), _short(j["finished_at"]), j["holder"])
+        jobs.add_row(Text(j["job"]), j["outcome"], _short(j["started_at"]), _short(j["finished_at"]), Text(j["holder"]))
     held = Table(title="leases", title_justify="left")
     for col in ("lease", "holder", "expires"):
         held.add_column(col)
     for le in snap["leases"]:
-        held.add_row(le["name"], le["holder"], _short(le["expires_at"]) + (" (expired)" if le["expired"] else ""))
+        held.add_row(
+            Text(le["name"]), Text(le["holder"]), _short(le["expires_at"]) + (" (expired)" if le["expired"] else "")
+        )
     ob, cases = snap["outbox"], snap["open_cases"]
     oldest = f", oldest {ob['oldest_pending_age_seconds']:.0f}s old" if ob["oldest_pending_at"] else ""
     statuses = ", ".join(f"{k} {v}" for k, v in cases["by_status"].items())
@@ -148,5 +151,5 @@ def render(snap: dict[str, Any]) -> Group:
     lines.add_row("outbox", f"{ob['pending']} pending ({ob['retrying']} retrying){oldest}; {ob['dead']} given up")
     lines.add_row("open cases", statuses)
     lines.add_row("first response", sla)
-    lines.add_row("last digest", f"{_short(digest['at'])} by {digest['holder']}" if digest else "never")
+    lines.add_row("last digest", Text(f"{_short(digest['at'])} by {digest['holder']}" if digest else "never"))
     return Group(src, lines, jobs, held)
