@@ -345,6 +345,8 @@ class DashboardSession(Base):
     last_seen_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     revoked_reason: Mapped[str | None] = mapped_column(String(32))  # logout | revoked | password | idle | expired
+
+
 class RejectedRecord(Base):
     """A record of a source the pipeline could not take: unreadable, out of bounds, or refused by the database.
 
