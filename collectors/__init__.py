@@ -3,7 +3,7 @@
 Each source is one module with one :class:`~gripewatch.collectors.base.Collector` class (its
 ``Options``, its cursor and its ``collect``). ``REGISTRY`` maps a type name to the class's import
 path and imports a module only when its type is looked up, so a command loads the clients
-(tweepy, praw, Mastodon.py, atproto, feedparser) of the sources it uses and no others.
+(tweepy, praw, Mastodon.py, atproto, feedparser, httpx) of the sources it uses and no others.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ BUILT_IN = {
     "bluesky": "gripewatch.collectors.bluesky:BlueskyCollector",
     "hackernews": "gripewatch.collectors.hackernews:HackerNewsCollector",
     "rss": "gripewatch.collectors.rss:RssCollector",
+    "facebook": "gripewatch.collectors.facebook:FacebookCollector",
+    "instagram": "gripewatch.collectors.instagram:InstagramCollector",
+    "appstore": "gripewatch.collectors.appstore:AppStoreCollector",
+    "googleplay": "gripewatch.collectors.googleplay:GooglePlayCollector",
+    "youtube": "gripewatch.collectors.youtube:YouTubeCollector",
 }
 
 

@@ -76,6 +76,7 @@ class Mention:
     is_own: bool = False  # the platform says the brand's own account wrote it (else decided by brands[].handles)
     edited: bool = False  # a newer version of a post stored before: its text and raw are replaced
     deleted: bool = False  # the platform says it was deleted/removed: it is marked and its text purged
+    rating: int | None = None  # a review's stars (1-5): at or below the source's complaint_max_rating it is a complaint
 
 
 @dataclass(frozen=True)

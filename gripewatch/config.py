@@ -598,7 +598,7 @@ def _loc(loc: tuple[Any, ...]) -> str:
 
 def _describe(e: ValidationError, path: Path, missing: dict[str, str], prefix: str = "") -> str:
     err = e.errors(include_url=False)[0]
-    key = prefix + _loc(tuple(err["loc"]))
+    key = (prefix + _loc(tuple(err["loc"]))).rstrip(".")  # a whole-entry check has no key of its own
     if key in missing:
         return f"{path}: {key}: environment variable {missing[key]} is not set"
     if err["type"] == "extra_forbidden":

@@ -224,7 +224,9 @@ def _store(
     _purge_deleted(s, source.name, [it for it in items if it.deleted], run, now)
     fresh = _deduplicate(s, source.name, live)
     run.duplicates += len(live) - len(fresh)
-    _apply_edits(s, settings, source.name, [it for it in live if it.edited and it not in fresh], run, now)
+    max_rating = getattr(source.options, "complaint_max_rating", None)
+    edits = [it for it in live if it.edited and it not in fresh]
+    _apply_edits(s, settings, source.name, edits, run, now, max_rating)
     if not fresh:
         s.flush()
         return
@@ -239,6 +241,7 @@ def _store(
     replies: list[tuple[Mention, Incoming]] = []
     for item, text, brand, own, author, result in zip(fresh, texts, brands, owns, who, results, strict=True):
         duplicate_of, copy_of = seen.match(brand, result.fingerprint, text, author, item.created_at)
+        low = rating_reason(item.rating, max_rating)
         m = Mention(
             source=source.name,
             platform=item.platform,
@@ -258,10 +261,10 @@ def _store(
             provenance=provenance(source.name, item.platform, item.url),
             sentiment=result.sentiment,
             complaint_probability=result.complaint_probability,
-            is_complaint=result.is_complaint and not own and not item.is_repost,
+            is_complaint=(result.is_complaint or low is not None) and not own and not item.is_repost,
             severity=result.severity,
             fingerprint=result.fingerprint or None,
-            analysis={**analysis_detail(result, duplicate_of), "copy_of": copy_of},
+            analysis={**analysis_detail(result, duplicate_of, item.rating, low), "copy_of": copy_of},
         )
         s.add(m)
         s.flush()
@@ -343,12 +346,17 @@ def _route(s: Session, settings: Settings, m: Mention, item: Incoming, run: Sour
             backfill.note_case(run.backfill, case)
 
 
-def analysis_detail(result: Analysis, duplicate_of: int | None = None) -> dict[str, Any]:
-    """What a mention keeps of its analysis beyond the scored columns (shown to staff, used by the digest)."""
-    return {
+def analysis_detail(
+    result: Analysis, duplicate_of: int | None = None, rating: int | None = None, rating_reason: str | None = None
+) -> dict[str, Any]:
+    """What a mention keeps of its analysis beyond the scored columns (shown to staff, used by the digest).
+
+    A review's stars are kept as ``rating``; when they made it a complaint, that reason comes first.
+    """
+    detail: dict[str, Any] = {
         "topics": list(result.topics),
         "escalation": list(result.escalation),
-        "reasons": list(result.reasons),
+        "reasons": ([rating_reason] if rating_reason else []) + list(result.reasons),
         "third_parties": list(result.third_parties),
         "competitors": list(result.competitors),
         "noise": result.noise,
@@ -357,6 +365,16 @@ def analysis_detail(result: Analysis, duplicate_of: int | None = None) -> dict[s
         "needs_review": result.needs_review,
         "tier": result.tier,
     }
+    if rating is not None:
+        detail["rating"] = rating
+    return detail
+
+
+def rating_reason(rating: int | None, max_rating: int | None) -> str | None:
+    """ "rating 1★ ≤ 2" when a review's stars make it a complaint whatever the model says, else None."""
+    if rating is None or max_rating is None or rating > max_rating:
+        return None
+    return f"rating {rating}★ ≤ {max_rating}"
 
 
 def storable(text: str) -> str:
@@ -423,7 +441,13 @@ def _purge_deleted(s: Session, source: str, items: list[Incoming], run: SourceRu
 
 
 def _apply_edits(
-    s: Session, settings: Settings, source: str, items: list[Incoming], run: SourceRun, now: datetime
+    s: Session,
+    settings: Settings,
+    source: str,
+    items: list[Incoming],
+    run: SourceRun,
+    now: datetime,
+    max_rating: int | None = None,
 ) -> None:
     """Newer versions of stored posts: replace text and payload, re-score; a new complaint is routed."""
     found = _existing(s, source, [it.external_id for it in items])
@@ -441,8 +465,10 @@ def _apply_edits(
             result.complaint_probability,
             result.severity,
         )
-        m.is_complaint = result.is_complaint and not m.is_own and not m.is_repost
-        m.analysis, m.fingerprint = analysis_detail(result, (m.analysis or {}).get("duplicate_of")), result.fingerprint
+        low = rating_reason(it.rating, max_rating)
+        m.is_complaint = (result.is_complaint or low is not None) and not m.is_own and not m.is_repost
+        duplicate_of = (m.analysis or {}).get("duplicate_of")
+        m.analysis, m.fingerprint = analysis_detail(result, duplicate_of, it.rating, low), result.fingerprint
         run.edited += 1
         if m.case_id is not None:
             s.add(

@@ -1,7 +1,8 @@
 """One contract, every collector: each real client library against a loopback fake of its platform.
 
 first run · resume with no gap and no duplicate · empty page · 429 with a reset
-· 5xx then recovery · a malformed item passed on as Rejected (reason, raw, id), the rest kept.
+· 5xx then recovery · a malformed item passed on as Rejected (reason, raw, id), the rest kept
+· and, where the platform has them, an edit, a deletion and the brand's own reply.
 """
 
 from __future__ import annotations
@@ -17,16 +18,21 @@ from typing import Any
 import pytest
 
 from gripewatch.collectors import REGISTRY
-from gripewatch.collectors.base import Page, Rejected
+from gripewatch.collectors.base import Mention, Page, Rejected
 from gripewatch.config import settings_from_dict
 from gripewatch.errors import RateLimited
+from tests.fakes.appstore import APP_ID, FakeAppStore
 from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.facebook import PAGE_ID, FakeFacebook
+from tests.fakes.googleplay import PACKAGE, TOKEN, FakeGooglePlay
 from tests.fakes.hackernews import FakeHackerNews
+from tests.fakes.instagram import IG_USER_ID, FakeInstagram
 from tests.fakes.mastodon import FakeMastodon
 from tests.fakes.platform import FakePlatform
 from tests.fakes.reddit import FakeReddit
 from tests.fakes.rss import FakeFeed
 from tests.fakes.x import FakeX
+from tests.fakes.youtube import API_KEY, CHANNEL_ID, FakeYouTube
 
 BRAND = {"name": "Acme", "keywords": ["acme"], "handles": {"x": "AcmeHelp"}}
 
@@ -41,6 +47,22 @@ def _http_date(seconds: float) -> str:
 
 def _iso(seconds: float) -> str:
     return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat()
+
+
+def _buc(owner: str, kind: str, seconds: float) -> dict[str, str]:
+    """Meta's Business Use Case usage header: throttled, access back in N minutes."""
+    usage = {"type": kind, "call_count": 100, "total_cputime": 12, "total_time": 14}
+    usage["estimated_time_to_regain_access"] = max(1, round(seconds / 60))
+    return {"x-business-use-case-usage": json.dumps({owner: [usage]})}
+
+
+#: Platforms whose reset is given in coarser steps than 30 s (Meta: whole minutes).
+SHORT_RESET = {"facebook": 60, "instagram": 60}
+#: Which platforms tell about edits, deletions and the brand's own replies (the fake scripts them).
+EDITS = {"facebook", "youtube", "appstore", "googleplay"}
+DELETIONS = {"facebook", "instagram", "youtube"}
+REPLIES = {"facebook", "instagram", "youtube", "googleplay"}
+NEW = {"facebook", "instagram", "youtube", "appstore", "googleplay"}
 
 
 # name → (fake class, source entry builder, 429 headers saying "reset in N seconds")
@@ -89,6 +111,36 @@ PLATFORMS: dict[str, tuple[type[FakePlatform], Callable[[Any], dict[str, Any]], 
         lambda f: {"type": "rss", "url": f.url},
         lambda s: {"Retry-After": _http_date(s)},
     ),
+    "facebook": (
+        FakeFacebook,
+        lambda f: {"type": "facebook", "page_id": PAGE_ID, "access_token": f.token, "base_url": f.base_url},
+        lambda s: _buc(PAGE_ID, "pages", s),
+    ),
+    "instagram": (
+        FakeInstagram,
+        lambda f: {"type": "instagram", "ig_user_id": IG_USER_ID, "access_token": f.token, "base_url": f.base_url},
+        lambda s: _buc(IG_USER_ID, "instagram", s),
+    ),
+    "appstore": (
+        FakeAppStore,
+        lambda f: {"type": "appstore", "app_id": APP_ID, "countries": ["us"], "base_url": f.base_url},
+        lambda s: {"Retry-After": str(int(s))},
+    ),
+    "googleplay": (
+        FakeGooglePlay,
+        lambda f: {"type": "googleplay", "package_name": PACKAGE, "access_token": TOKEN, "base_url": f.base_url},
+        lambda s: {"Retry-After": str(int(s))},
+    ),
+    "youtube": (
+        FakeYouTube,
+        lambda f: {
+            "type": "youtube",
+            "channel_id": CHANNEL_ID,
+            "api_key": API_KEY,
+            "base_url": f.base_url + "/youtube/v3/",
+        },
+        lambda s: {"Retry-After": str(int(s))},
+    ),
 }
 
 
@@ -107,13 +159,18 @@ class Harness:
 
     def run(self) -> tuple[list[str], list[Rejected]]:
         """One run: every page's mentions (ids) and skip reasons; the cursor is 'committed' per page."""
-        ids, skipped = [], []
+        mentions, skipped = self.run_mentions()
+        return [m.external_id for m in mentions], skipped
+
+    def run_mentions(self) -> tuple[list[Mention], list[Any]]:
+        mentions: list[Mention] = []
+        skipped: list[Any] = []
         pages: Iterator[Page] = self.collector.collect(dict(self.cursor))
         for page in pages:
-            ids += [m.external_id for m in page.mentions]
+            mentions += page.mentions
             skipped += page.skipped
             self.cursor = page.cursor
-        return ids, skipped
+        return mentions, skipped
 
 
 @pytest.fixture(params=sorted(PLATFORMS))
@@ -174,10 +231,11 @@ def test_empty_page_yields_nothing_and_keeps_the_cursor(harness: Harness) -> Non
 
 def test_429_waits_for_the_reset_then_continues(harness: Harness) -> None:
     harness.fake.add("acme charged me twice")
-    harness.fake.fail_next(429, PLATFORMS[harness.kind][2](30))  # type: ignore[attr-defined]
+    short = SHORT_RESET.get(harness.kind, 30)  # type: ignore[attr-defined]
+    harness.fake.fail_next(429, PLATFORMS[harness.kind][2](short))  # type: ignore[attr-defined]
     ids, _ = harness.run()
     assert ids == harness.fake.ids()
-    assert len(harness.sleeps) == 1 and 20 <= harness.sleeps[0] <= 40, harness.sleeps
+    assert len(harness.sleeps) == 1 and short * 2 / 3 <= harness.sleeps[0] <= short * 4 / 3, harness.sleeps
 
 
 def test_429_with_a_distant_reset_stops_cleanly_and_resumes(harness: Harness) -> None:
@@ -234,3 +292,40 @@ def test_a_post_dated_in_the_future_is_rejected_and_does_not_block_later_posts(h
     second, _ = harness.run()
     all_but_future = [i for i, p in zip(harness.fake.ids(), harness.fake.posts, strict=True) if p is not future]
     assert sorted(first + second) == sorted(all_but_future)
+
+
+def test_an_edit_upstream_is_passed_on_as_an_edit(harness: Harness) -> None:
+    if harness.kind not in EDITS:  # type: ignore[attr-defined]
+        pytest.skip("the platform does not let posts be edited, or does not tell")
+    post = harness.fake.add("acme delivery is late")
+    harness.fake.add("acme app is fine")
+    first, _ = harness.run()
+    harness.fake.edit(post, "acme delivery is late and now the parcel is lost")
+    again, skipped = harness.run_mentions()
+    assert [(m.external_id, m.edited) for m in again] == [(first[0], True)] and not skipped
+    assert "parcel is lost" in again[0].text
+    assert harness.run()[0] == []  # told once
+
+
+def test_a_deletion_upstream_is_passed_on_as_a_deletion(harness: Harness) -> None:
+    if harness.kind not in DELETIONS:  # type: ignore[attr-defined]
+        pytest.skip("the platform does not tell about deletions")
+    gone = harness.fake.add("acme you are the worst")
+    harness.fake.add("acme shipping question")
+    first, _ = harness.run()
+    harness.fake.delete(gone)
+    again, _ = harness.run_mentions()
+    assert [(m.external_id, m.deleted) for m in again] == [(first[0], True)]
+    assert harness.run()[0] == []
+
+
+def test_the_brands_own_reply_is_recognised(harness: Harness) -> None:
+    if harness.kind not in REPLIES:  # type: ignore[attr-defined]
+        pytest.skip("the platform has no replies from the brand")
+    complaint = harness.fake.add("acme refund still missing")
+    first, _ = harness.run()
+    harness.fake.reply_as_brand(complaint, "Sorry about this, please DM us your order number")
+    again, _ = harness.run_mentions()
+    replies = [m for m in again if m.is_own]
+    assert len(replies) == 1 and first[0] in (replies[0].in_reply_to, replies[0].conversation_id)
+    assert "DM us" in replies[0].text

@@ -1,7 +1,8 @@
 """The base of the loopback platform fakes: posts, paging and failure injection.
 
 Each fake (tests/fakes/x.py, reddit.py, mastodon.py, bluesky.py,
-hackernews.py, rss.py) is a tiny ``http.server`` on 127.0.0.1 that serves the
+hackernews.py, rss.py, facebook.py, instagram.py, appstore.py, googleplay.py,
+youtube.py) is a tiny ``http.server`` on 127.0.0.1 that serves the
 platform's documented response shape for the endpoints gripewatch calls, from
 a list of :class:`Post` (oldest first). ``fail_next(status, headers, times)``
 makes the next data requests fail; every request is recorded.
