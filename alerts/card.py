@@ -10,7 +10,8 @@ the outbox too, each with its own idempotency key.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -76,14 +77,27 @@ def lead_mention(session: Session, case: Case) -> Mention | None:
     return max(complaints, key=lambda m: m.complaint_probability or 0) if complaints else None
 
 
-def card_payload(session: Session, case: Case, settings: Settings, now: datetime) -> dict[str, Any]:
-    """Everything the card shows, as plain data (rendered by the Slack and console notifiers)."""
+def card_payload(
+    session: Session,
+    case: Case,
+    settings: Settings,
+    now: datetime,
+    p90_of: Callable[[str], timedelta | None] | None = None,
+) -> dict[str, Any]:
+    """Everything the card shows, as plain data (rendered by the Slack and console notifiers).
+
+    ``p90_of(priority)`` gives the measured p90 first response when the caller keeps it (the dashboard
+    caches it for a few minutes); by default it is measured now."""
     m = lead_mention(session, case)
     a = case.author
     analysis = (m.analysis if m else None) or {}
     events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
-    p90 = first_response_p90(
-        session, case.priority, now, settings.cases.p90_window_days, settings.cases.p90_min_samples
+    p90 = (
+        p90_of(case.priority)
+        if p90_of is not None
+        else first_response_p90(
+            session, case.priority, now, settings.cases.p90_window_days, settings.cases.p90_min_samples
+        )
     )
     staff = {s.slack_id: s.name for s in settings.staff}
     sla = case.sla or {}

@@ -150,6 +150,12 @@ def _join(session: Session, inc: Incident, members: list[Case], now: datetime) -
     session.flush()
 
 
+def join(session: Session, settings: Settings, inc: Incident, cases: list[Case], now: datetime) -> None:
+    """Add open ``cases`` to incident ``inc`` by hand (the dashboard's bulk selection) and update its card."""
+    _join(session, inc, cases, now)
+    render(session, inc, settings, now)
+
+
 def members(session: Session, incident_id: int) -> list[Case]:
     return list(session.scalars(select(Case).where(Case.incident_id == incident_id).order_by(Case.id)).all())
 

@@ -32,6 +32,29 @@ INCIDENT_ACTIONS = {
     "follow_up": "Schedule every follow-up",
 }
 
+_DONE = {
+    "acknowledge": "Acknowledged case #{id}",
+    "assign_me": "Case #{id} is now yours",
+    "replied": "Marked case #{id} as replied",
+    "resolve": "Resolved case #{id}",
+    "escalate": "Escalated case #{id} to the managers",
+    "not_complaint": "Closed case #{id} as not a complaint",
+}
+
+
+def done_message(action: str, case_id: int) -> str:
+    """What the banner says after ``action`` worked: "Acknowledged case #12"."""
+    return _DONE.get(action, "Updated case #{id}").format(id=case_id)
+
+
+def sentence(message: str) -> str:
+    """A library message ("case #12 is now Marco's") as a banner sentence ("Case #12 is now Marco's.")."""
+    message = message.strip()
+    if not message:
+        return message
+    message = message[0].upper() + message[1:]
+    return message if message[-1] in ".!?" else message + "."
+
 
 def actor_id(cfg: DashboardConfig, username: str) -> str:
     """Who a dashboard user acts as: their staff roster id when linked, else their user name."""
@@ -71,3 +94,46 @@ def incident_panel(
     if inc is None:
         return None
     return {**summary(session, inc, settings, now), "action_labels": INCIDENT_ACTIONS}
+
+
+def group_into_incident(
+    session: Session,
+    settings: Settings,
+    case_ids: list[int],
+    incident_id: int | None,
+    title: str,
+    actor: str,
+    now: datetime,
+) -> str:
+    """The dashboard's bulk selection: the selected open cases join incident ``incident_id``, or form a new
+    one named ``title`` (one brand per incident). ActionError when nothing can be grouped."""
+    import uuid
+
+    from sqlalchemy import select
+
+    from gripewatch.alerts import incidents
+    from gripewatch.models import OPEN_STATUSES, Case, Incident, valid_id
+
+    ids = sorted({i for i in case_ids if valid_id(i)})[:500]
+    if not ids:
+        raise ActionError("select at least one open case")
+    cases = list(session.scalars(select(Case).where(Case.id.in_(ids), Case.status.in_(OPEN_STATUSES))))
+    if not cases:
+        raise ActionError("none of the selected cases is open")
+    if incident_id is not None:
+        inc = session.get(Incident, incident_id) if valid_id(incident_id) else None
+        if inc is None or inc.status == "resolved":
+            raise ActionError(f"incident #{incident_id} is {'resolved' if inc else 'not there'}")
+        if any(c.brand != inc.brand for c in cases):
+            raise ActionError(f"incident #{inc.id} is about {inc.brand}; every selected case must be too")
+        incidents.join(session, settings, inc, cases, now)
+        return f"{len(cases)} case{'' if len(cases) == 1 else 's'} added to incident #{inc.id}"
+    title = " ".join(title.split())[:200]
+    if not title:
+        raise ActionError("name the new incident (what the customers' problem is)")
+    brands = {c.brand for c in cases}
+    if len(brands) > 1:
+        raise ActionError("an incident is about one brand; select cases of one brand")
+    inc = incidents.form(session, settings, brands.pop(), f"manual:{uuid.uuid4().hex[:12]}", title, cases, now)
+    inc.detail = {**(inc.detail or {}), "formed_by": actor}
+    return f"incident #{inc.id} opened with {len(cases)} case{'' if len(cases) == 1 else 's'}"

@@ -111,11 +111,10 @@ def satisfaction_lines(s: Satisfaction | None) -> list[str]:
     if s is None:
         return []
     judged = s.satisfied + s.unsatisfied
-    reopen = f"{s.reopen_rate:.0%}" if s.reopen_rate is not None else "-"
+    reopen = f"Reopen rate {s.reopen_rate:.0%}" if s.reopen_rate is not None else "No reopen rate yet"
     return [
         f"{s.follow_ups} follow-up{'' if s.follow_ups == 1 else 's'} sent to check in after a resolution.",
         f"{s.replies} customer{'' if s.replies == 1 else 's'} wrote after their case was resolved: "
         f"{s.satisfied} of {judged} judged satisfied, {s.unsatisfied} not.",
-        f"Reopen rate {reopen}: {s.reopened} case{'' if s.reopened == 1 else 's'} reopened, "
-        f"{s.resolved} resolved in the period.",
+        f"{reopen}: {s.reopened} case{'' if s.reopened == 1 else 's'} reopened, {s.resolved} resolved in the period.",
     ]

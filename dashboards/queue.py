@@ -1,4 +1,11 @@
-"""The case queue: filters in, one page of rows out (SQL does the filtering and paging)."""
+"""The case queue: filters in, one page of rows out (SQL does the filtering, sorting and paging).
+
+:class:`QueueFilter` is what the queue's form asks for: free-text search (post text, author,
+case id), status, priority, brand, source, assignee, topic, language and SLA state, and the sort
+order. :func:`query_queue` returns one page of rows; :func:`facet_counts` the number of cases each
+option of each filter would show, given the other filters. "Waiting for" is counted from the
+customer's first post (``created_at`` on the platform), not from when gripewatch collected it.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, case, cast, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
+from gripewatch.analysis.topics import DISPLAY_NAMES
 from gripewatch.config import Settings
 from gripewatch.models import Author, Case, Mention
 
@@ -17,6 +25,9 @@ OPEN = ("new", "acknowledged", "waiting", "escalated")
 STATUSES = ("open", "all", "new", "acknowledged", "waiting", "escalated", "resolved", "closed", "not_complaint")
 PRIORITIES = ("critical", "high", "normal", "low")
 SLA_STATES = ("breached", "due", "ok", "answered")
+TOPICS = tuple(DISPLAY_NAMES)  # analysis' topic ids (billing_refunds, ...), shown in words
+SORTS = {"priority": "priority", "waiting": "waiting longest", "sla_due": "SLA due soonest", "newest": "newest"}
+FACET_LIMIT = 2000  # matching cases up to which every filter's counts are shown
 _RANK = case({"critical": 0, "high": 1, "normal": 2, "low": 3}, value=Case.priority, else_=2)
 
 
@@ -28,7 +39,10 @@ class QueueFilter:
     source: str | None = None
     assignee: str | None = None  # a username, "me" or "none"
     topic: str | None = None
+    language: str | None = None
     sla: str | None = None
+    q: str | None = None  # free text: post text, author handle or name, or a case id (12 or #12)
+    sort: str = "priority"
     backfill: str | None = None  # "yes": only backlog cases (already old when collected); "no": only live ones
     incident: int | None = None  # only the members of this incident
     page: int = 1
@@ -51,7 +65,10 @@ class QueueFilter:
             source=pick("source"),
             assignee=pick("assignee"),
             topic=pick("topic"),
+            language=pick("language"),
             sla=pick("sla", SLA_STATES),
+            q=pick("q"),
+            sort=pick("sort", tuple(SORTS)) or "priority",
             backfill=pick("backfill", ("yes", "no")),
             incident=_int(q.get("incident")),
             page=page,
@@ -62,6 +79,11 @@ class QueueFilter:
 
         d = {k: v for k, v in {**self.__dict__, **change}.items() if v not in (None, "", 1) or k == "status"}
         return urlencode(d)
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether anything beyond the default (open cases, by priority) is asked for."""
+        return any((self.priority, self.brand, self.source, self.assignee, self.topic, self.language, self.sla, self.q))
 
 
 def _int(v: Any) -> int | None:
@@ -90,6 +112,14 @@ def _clock(c: Any) -> tuple[datetime, datetime] | None:
         return datetime.fromisoformat(fr["remind_at"]), datetime.fromisoformat(fr["due_at"])
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def sla_due(c: Any, targets: Targets) -> datetime | None:
+    """When the case's first response is due (None once answered)."""
+    if c.first_response_at is not None:
+        return None
+    clock = _clock(c)
+    return clock[1] if clock else c.opened_at + _target(targets, c.priority)
 
 
 def sla_state(c: Any, now: datetime, targets: Targets) -> str:
@@ -135,6 +165,94 @@ def _sla_condition(state: str, now: datetime, targets: Targets) -> Any:
     )
 
 
+def _like(text: str) -> str:
+    """A LIKE pattern matching ``text`` literally (``%``, ``_`` and ``\\`` escaped with ``\\``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _topic_condition(topic: str) -> Any:
+    pattern = f'%"{_like(topic)}"%'  # the topic id as a JSON string in the mention's analysis
+    return exists().where(Mention.case_id == Case.id, cast(Mention.analysis, String).like(pattern, escape="\\"))
+
+
+def _language_condition(language: str) -> Any:
+    return exists().where(Mention.case_id == Case.id, Mention.analysis["language"].as_string() == language)
+
+
+def _search_condition(text: str) -> Any:
+    """Post text, summary, author handle or name (case-insensitive), or the case id (``12``, ``#12``)."""
+    needle = f"%{_like(text.lower().lstrip('@'))}%"
+    who = aliased(Author)  # the queue's own join of Author must not swallow this one
+    found = [
+        func.lower(Case.summary).like(needle, escape="\\"),
+        exists().where(
+            who.id == Case.author_id,
+            or_(
+                func.lower(who.handle).like(needle, escape="\\"),
+                func.lower(who.display_name).like(needle, escape="\\"),
+            ),
+        ),
+        exists().where(Mention.case_id == Case.id, func.lower(Mention.text).like(needle, escape="\\")),
+    ]
+    digits = text.lstrip("#").strip()
+    if digits.isdigit() and len(digits) < 10:
+        found.append(Case.id == int(digits))
+    return or_(*found)
+
+
+def _conditions(f: QueueFilter, user: str, now: datetime, targets: Targets, skip: str | None = None) -> list[Any]:
+    """The WHERE clauses of ``f`` (without the one named ``skip``, for that filter's counts)."""
+    conds: list[Any] = []
+    if skip != "status":
+        if f.status == "open":
+            conds.append(Case.status.in_(OPEN))
+        elif f.status != "all":
+            conds.append(Case.status == f.status)
+    if f.priority and skip != "priority":
+        conds.append(Case.priority == f.priority)
+    if f.brand and skip != "brand":
+        conds.append(Case.brand == f.brand)
+    if skip != "assignee":
+        if f.assignee == "none":
+            conds.append(Case.assignee.is_(None))
+        elif f.assignee:
+            conds.append(Case.assignee == (user if f.assignee == "me" else f.assignee))
+    if f.source and skip != "source":
+        conds.append(exists().where(Mention.case_id == Case.id, Mention.source == f.source))
+    if f.topic and skip != "topic":
+        conds.append(_topic_condition(f.topic))
+    if f.language and skip != "language":
+        conds.append(_language_condition(f.language))
+    if skip != "sla":
+        if f.sla == "answered":
+            conds.append(Case.first_response_at.is_not(None))
+        elif f.sla:
+            conds.append(_sla_condition(f.sla, now, targets))
+    if f.backfill and skip != "backfill":
+        conds.append(Case.backfill.is_(f.backfill == "yes"))
+    if f.incident is not None and skip != "incident":
+        conds.append(Case.incident_id == f.incident)
+    if f.q:
+        conds.append(_search_condition(f.q))
+    return conds
+
+
+def _since() -> Any:
+    """When the customer wrote first (``cases.customer_since``, the customer's clock), else when the case opened."""
+    return func.coalesce(Case.customer_since, Case.opened_at)
+
+
+def _order(f: QueueFilter) -> tuple[Any, ...]:
+    if f.sort == "newest":
+        return (Case.id.desc(),)
+    if f.sort == "waiting":
+        return (_since(), Case.id)
+    if f.sort == "sla_due":
+        due = Case.sla[("first_response", "due_at")].as_string()
+        return (case((Case.first_response_at.is_not(None), 2), (due.is_(None), 1), else_=0), due, _RANK, Case.id)
+    return (_RANK, _since(), Case.id)
+
+
 def _waited(c: Case) -> str | None:
     """How long the customer waited for the first response, from their post (``"3 h"``), or None."""
     from gripewatch.alerts.blocks import span
@@ -148,45 +266,20 @@ def query_queue(
     s: Session, f: QueueFilter, user: str, now: datetime, targets: Targets, page_size: int
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of cases matching ``f`` and the number of all matches."""
-    conds: list[Any] = []
-    if f.status == "open":
-        conds.append(Case.status.in_(OPEN))
-    elif f.status != "all":
-        conds.append(Case.status == f.status)
-    if f.priority:
-        conds.append(Case.priority == f.priority)
-    if f.brand:
-        conds.append(Case.brand == f.brand)
-    if f.assignee == "none":
-        conds.append(Case.assignee.is_(None))
-    elif f.assignee:
-        conds.append(Case.assignee == (user if f.assignee == "me" else f.assignee))
-    if f.source:
-        conds.append(exists().where(Mention.case_id == Case.id, Mention.source == f.source))
-    if f.topic:
-        like = f'%"{f.topic.replace("%", "").replace("_", "")}"%'
-        conds.append(exists().where(Mention.case_id == Case.id, cast(Mention.analysis, String).like(like)))
-    if f.backfill:
-        conds.append(Case.backfill.is_(f.backfill == "yes"))
-    if f.incident is not None:
-        conds.append(Case.incident_id == f.incident)
-    if f.sla == "answered":
-        conds.append(Case.first_response_at.is_not(None))
-    elif f.sla:
-        conds.append(_sla_condition(f.sla, now, targets))
+    conds = _conditions(f, user, now, targets)
     total = s.scalar(select(func.count()).select_from(Case).where(*conds)) or 0
-    since = func.coalesce(Case.customer_since, Case.opened_at)
-    order = (_RANK, since, Case.id) if f.status == "open" or f.status in OPEN else (Case.id.desc(),)
     q = (
         select(Case, Author.handle, Author.followers, Author.tier)
         .outerjoin(Author, Author.id == Case.author_id)
         .where(*conds)
-        .order_by(*order)
+        .order_by(*_order(f))
         .limit(page_size)
         .offset((f.page - 1) * page_size)
     )
     rows = []
     for c, handle, followers, tier in s.execute(q).all():
+        since = c.customer_since or c.opened_at
+        waiting = (c.first_response_at or now) - since if c.status in OPEN or c.first_response_at else None
         rows.append(
             {
                 "id": c.id,
@@ -198,13 +291,89 @@ def query_queue(
                 "tier": tier,
                 "assignee": c.assignee,
                 "opened_at": c.opened_at,
-                "customer_since": c.customer_since or c.opened_at,
+                "posted_at": since,
+                "waiting": waiting if c.first_response_at is None else None,
+                "answered_after": (c.first_response_at - since) if c.first_response_at else None,
+                "due_at": sla_due(c, targets),
                 "backfill": c.backfill,
                 "incident_id": c.incident_id,
-                "first_response": _waited(c),
                 "mentions": c.mention_count,
                 "summary": c.summary,
                 "sla": sla_state(c, now, targets) if c.status in OPEN else "closed",
             }
         )
     return rows, total
+
+
+def facet_counts(
+    s: Session,
+    f: QueueFilter,
+    user: str,
+    now: datetime,
+    targets: Targets,
+    options: Mapping[str, tuple[str, ...]],
+    total: int = 0,
+) -> dict[str, dict[str, int]]:
+    """For each filter, how many cases each of its ``options`` would show with the other filters kept.
+
+    One query per filter: a GROUP BY over cases, or one pass with a conditional count per option. No
+    counts while more than :data:`FACET_LIMIT` cases match (``total``): on a big history they would
+    cost more than the page (the total is always shown)."""
+    out: dict[str, dict[str, int]] = {}
+    if total > FACET_LIMIT:
+        return out
+
+    def grouped(name: str, column: Any) -> dict[Any, int]:
+        rows = s.execute(
+            select(column, func.count())
+            .select_from(Case)
+            .where(*_conditions(f, user, now, targets, name))
+            .group_by(column)
+        ).all()
+        return {k: n for k, n in rows}
+
+    def per_option(name: str, conds: dict[str, Any]) -> dict[str, int]:
+        if not conds:
+            return {}
+        sums = [func.coalesce(func.sum(case((c, 1), else_=0)), 0) for c in conds.values()]
+        got = s.execute(select(*sums).select_from(Case).where(*_conditions(f, user, now, targets, name))).one()
+        return {k: int(n or 0) for k, n in zip(conds, got, strict=True)}
+
+    by_status = grouped("status", Case.status)
+    out["status"] = {k: by_status.get(k, 0) for k in STATUSES}
+    out["status"]["open"] = sum(by_status.get(k, 0) for k in OPEN)
+    out["status"]["all"] = sum(by_status.values())
+    by_priority = grouped("priority", Case.priority)
+    out["priority"] = {k: by_priority.get(k, 0) for k in PRIORITIES}
+    by_brand = grouped("brand", Case.brand)
+    out["brand"] = {k: by_brand.get(k, 0) for k in options.get("brand", ())}
+    by_assignee = grouped("assignee", Case.assignee)
+    out["assignee"] = {str(k): n for k, n in by_assignee.items() if k is not None}
+    out["assignee"]["none"] = by_assignee.get(None, 0)
+    out["assignee"]["me"] = by_assignee.get(user, 0)
+    by_incident = grouped("incident", Case.incident_id)
+    out["incident"] = {str(k): n for k, n in by_incident.items() if k is not None}
+    out["sla"] = per_option(
+        "sla",
+        {
+            state: Case.first_response_at.is_not(None) if state == "answered" else _sla_condition(state, now, targets)
+            for state in SLA_STATES
+        },
+    )
+    out["topic"] = per_option("topic", {t: _topic_condition(t) for t in options.get("topic", TOPICS)})
+    out["language"] = per_option("language", {x: _language_condition(x) for x in options.get("language", ())})
+    out["source"] = per_option(
+        "source",
+        {x: exists().where(Mention.case_id == Case.id, Mention.source == x) for x in options.get("source", ())},
+    )
+    return out
+
+
+def languages(s: Session) -> tuple[str, ...]:
+    """The languages analysis found in the posts of cases (``analysis["language"]``), most common first."""
+    lang = Mention.analysis["language"].as_string()
+    rows = s.execute(
+        select(lang, func.count()).where(Mention.case_id.is_not(None), lang.is_not(None)).group_by(lang)
+        .order_by(func.count().desc()).limit(30)
+    ).all()  # fmt: skip
+    return tuple(str(k) for k, _ in rows if k)

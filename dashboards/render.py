@@ -60,12 +60,13 @@ _env.filters.update(minutes=fmt_minutes, hours=fmt_hours, http_url=http_url)
 _env.globals.update(change=change, spike_label=spike_label, satisfaction_lines=satisfaction_lines)
 
 
-def render_html(d: Digest, chart_src: str | None = None) -> str:
+def render_html(d: Digest, chart_src: str | None = None, embedded: bool = False) -> str:
     """The digest as one HTML page (inline styles, so it survives e-mail clients).
 
-    ``chart_src`` is the chart's URL: ``cid:...`` in e-mail, a data URI in a file.
+    ``chart_src`` is the chart's URL: ``cid:...`` in e-mail, a data URI in a file. ``embedded``
+    leaves out the document's head and body, for the dashboard's page (which keeps its navigation).
     """
-    return _env.get_template("digest.html").render(d=d, chart_src=chart_src)
+    return _env.get_template("digest.html").render(d=d, chart_src=chart_src, embedded=embedded)
 
 
 def data_uri(png: bytes) -> str:

@@ -51,11 +51,11 @@ def routes(
         )
 
     @login_required
-    async def reply_get(request: Request) -> Response:
+    def reply_get(request: Request) -> Response:
         return form(request, request.path_params["case_id"])
 
     @login_required
-    async def reply_post(request: Request) -> Response:
+    def reply_post(request: Request) -> Response:
         from gripewatch.alerts.answer import describe, post_now, submit
         from gripewatch.errors import ReplyRefused
 

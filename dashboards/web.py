@@ -13,18 +13,21 @@ URLs become links.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import case, func, select
+from markupsafe import Markup
+from sqlalchemy import select
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,14 +41,22 @@ from gripewatch.dashboards.actions import (
     actor_id,
     apply_dashboard_action,
     apply_incident_action,
+    done_message,
     incident_panel,
+    sentence,
 )
+from gripewatch.dashboards.casepage import age
+from gripewatch.dashboards.figures import satisfaction_lines
 from gripewatch.dashboards.queue import (
     PRIORITIES,
     SLA_STATES,
+    SORTS,
     STATUSES,
+    TOPICS,
     QueueFilter,
+    facet_counts,
     first_response_targets,
+    languages,
     query_queue,
     sla_state,
 )
@@ -64,7 +75,9 @@ _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
 }
-PERIOD_HELP = "Unknown period: use last-week, this-week, an ISO week such as 2026-W47, or dates FROM..TO."
+
+_CHART_LOCK = threading.Lock()
+_STATIC_JS = (Path(__file__).parent / "templates" / "gripewatch.js").read_bytes()
 
 
 def create_app(
@@ -84,7 +97,36 @@ def create_app(
     templates.env.globals.update(reply_enabled=settings.reply.enabled)  # the case page links the Reply form
     templates.env.globals.update(staff=settings.staff)  # the colleagues a case can be handed to
     templates.env.filters["topic_name"] = display_name  # topics in words
+    templates.env.globals.update(age=age, age_minutes=lambda m: age(timedelta(minutes=m)))
+    templates.env.globals.update(satisfaction_lines=satisfaction_lines)
     targets = first_response_targets(settings)  # the SLA state shown is the one Slack works to
+
+    p90_memo: dict[str, tuple[datetime, timedelta | None]] = {}
+
+    def measured_p90(s: Any, priority: str) -> timedelta | None:
+        """The measured p90 first response of ``priority`` (the suggested reply's promise), kept 5 minutes:
+        measuring reads every answered case of ``cases.p90_window_days``, too slow for every case page."""
+        from gripewatch.alerts.reply import first_response_p90
+
+        at = now()
+        kept = p90_memo.get(priority)
+        if kept is None or kept[0] < at:
+            c = settings.cases
+            kept = (
+                at + timedelta(minutes=5),
+                first_response_p90(s, priority, at, c.p90_window_days, c.p90_min_samples),
+            )
+            p90_memo[priority] = kept
+        return kept[1]
+
+    languages_memo: list[tuple[datetime, tuple[str, ...]]] = []
+
+    def known_languages(s: Any) -> tuple[str, ...]:
+        """The languages of the cases' posts, for the filter: kept 5 minutes (it reads every case's posts)."""
+        at = now()
+        if not languages_memo or languages_memo[-1][0] < at:
+            languages_memo[:] = [(at + timedelta(minutes=5), languages(s))]
+        return languages_memo[-1][1]
 
     def user_of(request: Request) -> str | None:
         if hasattr(request.state, "user"):
@@ -113,7 +155,10 @@ def create_app(
         return _secure(templates.TemplateResponse(request, name, ctx, status_code=status))
 
     def login_required(handler: Callable[..., Any]) -> Callable[..., Any]:
-        async def wrapped(request: Request) -> Response:
+        """The handler behind the login and CSRF checks. Handlers are plain functions doing blocking
+        work (database, charts): they run in Starlette's threadpool, never on the event loop."""
+
+        def guarded(request: Request) -> Response:
             user = user_of(request)
             if user is None:
                 if request.method == "GET" and not request.url.path.endswith(".png"):
@@ -122,12 +167,15 @@ def create_app(
                     return _secure(RedirectResponse(f"/login?next={request.url.path}", status_code=303))
                 return _secure(PlainTextResponse("login required", status_code=401))
             if request.method == "POST":
-                form = await request.form()
-                if not auth.csrf_ok(csrf(request), str(form.get("csrf") or "")):
+                if not auth.csrf_ok(csrf(request), str(request.state.form.get("csrf") or "")):
                     return _secure(PlainTextResponse("CSRF token missing or wrong; reload the page", status_code=403))
-                request.state.form = form
-            response: Response = await handler(request)
+            response: Response = handler(request)
             return response
+
+        async def wrapped(request: Request) -> Response:
+            if request.method == "POST":
+                request.state.form = await request.form()
+            return await run_in_threadpool(guarded, request)
 
         return wrapped
 
@@ -149,6 +197,9 @@ def create_app(
         if cfg.auth == "header":
             return RedirectResponse("/cases", status_code=303)
         form = await request.form()
+        return await run_in_threadpool(check_login, request, form)  # scrypt takes a while: off the event loop
+
+    def check_login(request: Request, form: Any) -> Response:
         nxt = _safe_next(str(form.get("next") or ""))
         expected, issued = (list(request.session.pop("login", None) or []) + [None, None])[:2]
         if not login_tokens.take(expected, issued, str(form.get("csrf") or ""), now()):
@@ -181,29 +232,48 @@ def create_app(
         return RedirectResponse(nxt, status_code=303)
 
     @login_required
-    async def logout(request: Request) -> Response:
+    def logout(request: Request) -> Response:
         sessions.end(db, request.session.get("sid"), now())
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
     @login_required
-    async def queue(request: Request) -> Response:
+    def queue(request: Request) -> Response:
+        from gripewatch.alerts import incidents
+
         f = QueueFilter.from_query(request.query_params)
+        user = actor_id(cfg, request.state.user)
+        brands, sources = tuple(b.name for b in settings.brands), tuple(x.name for x in settings.sources)
         with db.sessions() as s:
-            rows, total = query_queue(s, f, actor_id(cfg, request.state.user), now(), targets, cfg.page_size)
+            rows, total = query_queue(s, f, user, now(), targets, cfg.page_size)
+            langs = tuple(dict.fromkeys(((f.language,) if f.language else ()) + known_languages(s)))
+            counts = facet_counts(
+                s,
+                f,
+                user,
+                now(),
+                targets,
+                {"brand": brands, "source": sources, "topic": TOPICS, "language": langs},
+                total,
+            )
             incident = incident_panel(s, settings, f.incident, now())
+            live = incidents.listing(s, "live")
         pages = max(1, -(-total // cfg.page_size))
         kind, text = (list(request.session.pop("flash", None) or []) + [None, None])[:2]
         return page(
-            request, "queue.html", f=f, rows=rows, total=total, pages=pages, incident=incident,
+            request, "queue.html", f=f, rows=rows, total=total, pages=pages, counts=counts, now=now(),
+            incident=incident, incidents=live,
+            statuses=STATUSES, priorities=PRIORITIES, sla_states=SLA_STATES, sorts=SORTS, topics=TOPICS,
+            languages=langs, brands=brands, sources=sources,
+            assignees=[m.slack_id for m in settings.staff] or [u.username for u in cfg.users],
             flash=text if kind == "ok" else None, error=text if kind == "err" else None,
-            statuses=STATUSES, priorities=PRIORITIES, sla_states=SLA_STATES,
-            brands=[b.name for b in settings.brands], sources=[x.name for x in settings.sources],
-            assignees=[u.username for u in cfg.users],
         )  # fmt: skip
 
     @login_required
-    async def case_detail(request: Request) -> Response:
+    def case_detail(request: Request) -> Response:
+        from gripewatch.alerts.card import card_payload
+        from gripewatch.dashboards.casepage import other_cases, priority_parts, sla_clocks
+
         case_id = request.path_params["case_id"]
         if not valid_id(case_id):  # a number no id column holds is no case, not a database error
             return page(request, "error.html", 404, message=f"No case #{case_id}.")
@@ -219,15 +289,19 @@ def create_app(
                 .order_by(Mention.created_at, Mention.id)
             ).all()
             events = s.scalars(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).all()
+            card = card_payload(s, c, settings, now(), p90_of=lambda priority: measured_p90(s, priority))
+            others = other_cases(s, c)
+        posted = next((m.created_at for m, _ in mentions if not m.is_own), None) or c.opened_at
         kind, text = (list(request.session.pop("flash", None) or []) + [None, None])[:2]
         return page(
-            request, "case.html", c=c, author=author, mentions=mentions, events=events,
+            request, "case.html", c=c, author=author, mentions=mentions, events=events, card=card, others=others,
+            parts=priority_parts(c.priority_parts), clocks=sla_clocks(c, now()), posted_at=posted, now=now(),
             sla=sla_state(c, now(), targets) if c.status in ("new", "acknowledged", "waiting", "escalated") else None,
             flash=text if kind == "ok" else None, error=text if kind == "err" else None,
         )  # fmt: skip
 
     @login_required
-    async def case_action(request: Request) -> Response:
+    def case_action(request: Request) -> Response:
         case_id = request.path_params["case_id"]
         if not valid_id(case_id):  # a number no id column holds is no case, not a database error
             return page(request, "error.html", 404, message=f"No case #{case_id}.")
@@ -238,13 +312,13 @@ def create_app(
         except ActionError as e:
             if "no case" in str(e):
                 return page(request, "error.html", 404, message=f"No case #{case_id}.")
-            request.session["flash"] = ["err", str(e)[:200]]  # a message of ours, never the URL's
+            request.session["flash"] = ["err", sentence(str(e))[:200]]  # a message of ours, never the URL's
         else:
-            request.session["flash"] = ["ok", ACTIONS[action]]
+            request.session["flash"] = ["ok", done_message(action, case_id)]
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @login_required
-    async def incident_action(request: Request) -> Response:
+    def incident_action(request: Request) -> Response:
         incident_id = request.path_params["incident_id"]
         form = request.state.form
         back = f"/cases?status=all&incident={incident_id}"
@@ -257,11 +331,33 @@ def create_app(
         except ActionError as e:
             request.session["flash"] = ["err", str(e)[:200]]  # a message of ours, never the URL's
         else:
-            request.session["flash"] = ["ok", str(msg)[:200]]
+            request.session["flash"] = ["ok", sentence(str(msg))[:200]]
         return _secure(RedirectResponse(back, status_code=303))
 
     @login_required
-    async def case_work(request: Request) -> Response:
+    def group_incident(request: Request) -> Response:
+        """``/incidents/group``: the queue's bulk selection (fields ``case``, ``incident`` or ``title``)."""
+        from gripewatch.dashboards.actions import group_into_incident
+
+        form = request.state.form
+        ids = [int(v) for v in form.getlist("case") if str(v).isdigit() and len(str(v)) < 11]
+        target = str(form.get("incident") or "")
+        incident_id = int(target) if target.isdigit() and len(target) < 11 else None
+        try:
+            with db.session() as s:
+                msg = group_into_incident(
+                    s, settings, ids, incident_id, str(form.get("title") or ""), actor_id(cfg, request.state.user),
+                    now(),
+                )  # fmt: skip
+                joined = s.scalar(select(Case.incident_id).where(Case.id.in_(ids or [0]))) if ids else None
+        except ActionError as e:
+            request.session["flash"] = ["err", sentence(str(e))[:200]]
+            return RedirectResponse("/cases", status_code=303)
+        request.session["flash"] = ["ok", sentence(msg)[:200]]
+        return RedirectResponse(f"/cases?status=all&incident={joined}" if joined else "/cases", status_code=303)
+
+    @login_required
+    def case_work(request: Request) -> Response:
         """``/cases/ID/reassign`` (field ``to``) and ``/cases/ID/note`` (field ``text``): alerts.casework."""
         from gripewatch.alerts.casework import add_note, reassign
 
@@ -276,46 +372,41 @@ def create_app(
                 else:
                     out = add_note(s, settings, case_id, str(form.get("text") or ""), actor, now())
         except ActionError as e:
-            request.session["flash"] = ["err", str(e)[:200]]  # a message of ours, never the URL's
+            request.session["flash"] = ["err", sentence(str(e))[:200]]  # a message of ours, never the URL's
         else:
-            request.session["flash"] = ["ok", out.message[:200]]
+            request.session["flash"] = ["ok", sentence(out.message)[:200]]
         return RedirectResponse(f"/cases/{case_id}", status_code=303)
 
     @login_required
-    async def trends(request: Request) -> Response:
-        return page(request, "trends.html")
+    def trends(request: Request) -> Response:
+        from gripewatch.dashboards import trends as t
 
-    @login_required
-    async def trends_png(request: Request) -> Response:
-        from gripewatch.dashboards.charts import trend_chart
-        from gripewatch.dashboards.load import hour_bucket
-
-        end = now()
-        start = (end - timedelta(days=56)).replace(hour=0, minute=0, second=0, microsecond=0)
+        choice = request.query_params.get("period") or t.DEFAULT
+        try:
+            period = t.trend_period(choice, settings.digest.timezone, now())
+        except GripewatchError:
+            return page(request, "error.html", 400, message=t.PERIOD_HELP)
         with db.sessions() as s:
-            day = func.substr(hour_bucket(s, Mention.created_at), 1, 10)
-            rows = s.execute(
-                select(day, func.count(), func.sum(case((Mention.is_complaint.is_(True), 1), else_=0)))
-                .where(Mention.created_at >= start, Mention.is_own.is_(False))
-                .group_by(day)
-            ).all()
-        by_day = {d: (n, int(c or 0)) for d, n, c in rows}
-        days = [(start + timedelta(days=i)).date() for i in range(57)]
-        png = trend_chart(
-            days, [by_day.get(str(d), (0, 0))[0] for d in days], [by_day.get(str(d), (0, 0))[1] for d in days]
-        )
-        return _secure(Response(png, media_type="image/png"))
+            data = t.load_trends(s, period, now())
+        return page(request, "trends.html", data=data, charts=t.charts(data), choice=choice, choices=t.CHOICES)
 
     @login_required
-    async def digest_page(request: Request) -> Response:
+    def digest_page(request: Request) -> Response:
+        from gripewatch.dashboards import trends as t
         from gripewatch.dashboards.load import make_digest
         from gripewatch.dashboards.render import data_uri, render_html
 
+        choice = request.query_params.get("period") or "last-week"
         try:
-            d, chart = make_digest(db, settings, request.query_params.get("period") or "last-week", now())
+            with _CHART_LOCK:  # matplotlib's pyplot is not thread-safe
+                d, chart = make_digest(db, settings, choice, now())
         except GripewatchError:
-            return page(request, "error.html", 400, message=PERIOD_HELP)  # the query's text is not repeated
-        return HTMLResponse(render_html(d, chart_src=data_uri(chart)))
+            return page(request, "error.html", 400, message=t.DIGEST_PERIOD_HELP)
+        body = render_html(d, chart_src=data_uri(chart), embedded=True)
+        return page(request, "digest_page.html", d=d, body=Markup(body), choice=choice, choices=t.DIGEST_CHOICES)
+
+    async def static_js(request: Request) -> Response:
+        return _secure(Response(_STATIC_JS, media_type="text/javascript"))
 
     async def home(request: Request) -> Response:
         return RedirectResponse("/cases", status_code=303)
@@ -333,11 +424,12 @@ def create_app(
         Route("/cases/{case_id:int}", case_detail),
         Route("/cases/{case_id:int}/action", case_action, methods=["POST"]),
         Route("/incidents/{incident_id:int}/action", incident_action, methods=["POST"]),
+        Route("/incidents/group", group_incident, methods=["POST"]),
         Route("/cases/{case_id:int}/reassign", case_work, methods=["POST"]),
         Route("/cases/{case_id:int}/note", case_work, methods=["POST"]),
         Route("/trends", trends),
-        Route("/trends.png", trends_png),
         Route("/digest", digest_page),
+        Route("/static/gripewatch.js", static_js),
     ]
     routes += reply_page.routes(settings, db, now, login_required, page, lambda user: actor_id(cfg, user))
 

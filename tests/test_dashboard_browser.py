@@ -8,6 +8,7 @@ chromium is missing, except in CI (GRIPEWATCH_REQUIRE_SHARED=1) where it must ru
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import threading
@@ -89,9 +90,7 @@ def test_dashboard_in_headless_chromium(server: str) -> None:
             total = int(page.locator("#total").inner_text().split()[0])
             page.select_option("select[name=sla]", "answered")
             page.click("#filters button[type=submit]")
-            expect(page).to_have_url(
-                f"{server}/cases?status=open&priority=&brand=&source=&assignee=&topic=&sla=answered"
-            )
+            expect(page).to_have_url(re.compile(r"/cases\?.*\bsla=answered\b"))
             answered = int(page.locator("#total").inner_text().split()[0])
             assert 0 < answered < total
             page.select_option("select[name=sla]", "")
@@ -104,7 +103,7 @@ def test_dashboard_in_headless_chromium(server: str) -> None:
             page.locator("#queue tbody tr a").first.click()
             expect(page.locator("#status")).to_have_text("new")
             page.get_by_role("button", name="Acknowledge").click()
-            expect(page.get_by_role("status")).to_contain_text("Done: Acknowledge")
+            expect(page.get_by_role("status").first).to_contain_text("Acknowledged case #")
             expect(page.locator("#status")).to_have_text("acknowledged")
             expect(page.locator("#assignee")).to_have_text("Priya")
             # the audit trail shows it

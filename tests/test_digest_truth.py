@@ -161,7 +161,11 @@ def test_the_demo_digest_names_its_problems_and_never_lists_other(tmp_path: Path
     data["sources"][0]["path"] = str(resources.files("gripewatch").joinpath("demo/mentions.jsonl"))
     cfg = tmp_path / "config.yaml"
     cfg.write_text(yaml.safe_dump(data), encoding="utf-8")
-    res = runner.invoke(cli, ["digest", "--config", str(cfg), "--period", "2026-W47", "--to", "file", "--output", "-"])
+    from datetime import UTC, datetime, timedelta
+
+    today = datetime.now(UTC).date()  # `gripewatch demo` replays its posts into the last 12 hours
+    period = f"{today - timedelta(days=1)}..{today}"
+    res = runner.invoke(cli, ["digest", "--config", str(cfg), "--period", period, "--to", "file", "--output", "-"])
     assert res.exit_code == 0, res.output
     problems = res.output.split("TOP RECURRING PROBLEMS")[1].split("SPIKES")[0]
     labels = [ln[2:].split(":")[0] for ln in problems.splitlines() if ln.startswith("- ")]

@@ -245,7 +245,7 @@ def test_incident_actions_from_the_dashboard(tmp_path: Path, db: Database, db_ur
         assert page.text.count('href="/cases/') >= 6
         token = _csrf(page.text)
         r = c.post(f"/incidents/{inc.id}/action", data={"action": "acknowledge", "csrf": token})
-        assert "Done: incident #" in r.text and "6 new case(s) acknowledged" in r.text
+        assert "Incident #" in r.text and "6 new case(s) acknowledged." in r.text  # a sentence, no "Done:"
         r = c.post(
             f"/incidents/{inc.id}/action", data={"action": "update", "text": "Fixed; syncing now.", "csrf": token}
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -90,18 +91,37 @@ def spikes_cmd(config_path: str | None, verbose: int) -> None:
 @click.option("--host", default=None, help="Interface to listen on [default: dashboard.host, 127.0.0.1].")
 @click.option("--port", type=int, default=None, help="Port [default: dashboard.port, 8000].")
 @click.option("--hash-password", is_flag=True, help="Prompt for a password and print its hash for dashboard.users.")
+@click.option(
+    "--demo", is_flag=True, help="Serve the bundled demo data, with a one-time password printed here (no config)."
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="With --demo: keep the demo database here [default: a new temporary folder].",
+)
 @config_option
 @click.pass_context
 @translate_errors
 def dashboard_cmd(
-    ctx: click.Context, host: str | None, port: int | None, hash_password: bool, config_path: str | None, verbose: int
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    hash_password: bool,
+    demo: bool,
+    directory: str | None,
+    config_path: str | None,
+    verbose: int,
 ) -> None:
-    """Serve the web dashboard: case queue, case detail with actions, trends.
+    """Serve the web dashboard: case queue, case detail with actions, trends, digest.
 
     Login is required (dashboard.users with hashed passwords, or a trusted
-    reverse-proxy header). Create a password hash with --hash-password. It
-    refuses to start without a strong dashboard.secret_key (32+ random
-    characters). `dashboard sessions` lists and ends signed-in sessions.
+    reverse-proxy header). It refuses to start without a strong
+    dashboard.secret_key: set DASHBOARD_SECRET_KEY (32+ random characters).
+    Create a password hash with --hash-password. To try it first, --demo
+    serves the demo data with a generated key and a one-time password.
+    `dashboard sessions` lists and ends signed-in sessions.
 
     Example: DASHBOARD_SECRET_KEY=... gripewatch dashboard --host 127.0.0.1 --port 8000
     """
@@ -113,19 +133,85 @@ def dashboard_cmd(
         pw = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         click.echo(make_hash(pw))
         return
-    import uvicorn
-
+    if demo:
+        serve_demo(directory, host, port, verbose)
+        return
     from gripewatch.dashboards.web import check_settings, create_app
+    from gripewatch.errors import ConfigError
 
     settings = setup(config_path, verbose)
     cfg = settings.dashboard
     bind = host or cfg.host
-    check_settings(settings, bind)  # before the database is opened: a bad key is one line, nothing else
-    app = create_app(settings, open_db(settings), host=bind)
+    try:
+        check_settings(settings, bind)  # before the database is opened: a bad key is one line, nothing else
+    except ConfigError as e:
+        raise ConfigError(str(e) + _what_to_set(settings.config_path, str(e))) from None
+    serve(create_app(settings, open_db(settings), host=bind), bind, port or cfg.port, verbose)
+
+
+def serve(app: Any, host: str, port: int, verbose: int, login: str = "") -> None:
+    """Print where the dashboard is (and how to sign in), then serve it until Ctrl-C."""
+    import uvicorn
+
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"gripewatch dashboard: http://{shown}:{port}/{login} (Ctrl-C stops it)")
     # proxy_headers off: the app itself trusts X-Forwarded-For only from dashboard.trusted_proxies
-    uvicorn.run(
-        app, host=bind, port=port or cfg.port, log_level="warning" if not verbose else "info", proxy_headers=False
-    )
+    uvicorn.run(app, host=host, port=port, log_level="warning" if not verbose else "info", proxy_headers=False)
+
+
+def serve_demo(directory: str | None, host: str | None, port: int | None, verbose: int, run: bool = True) -> None:
+    """The demo database (made fresh unless ``directory`` holds one) served with a generated secret key
+    and a one-time password for user ``demo`` (staff member Priya), printed in the terminal."""
+    import io
+    import secrets
+    import tempfile
+
+    from rich.console import Console
+
+    from gripewatch.alerts.console import ConsoleNotifier
+    from gripewatch.cli.run import demo_settings, live_copy
+    from gripewatch.dashboards.auth import hash_password as make_hash
+    from gripewatch.dashboards.web import create_app
+    from gripewatch.runtime.jobs import run_once
+
+    folder = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="gripewatch-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    db_file = folder / "gripewatch.db"
+    password = secrets.token_urlsafe(12)
+    dashboard = {
+        "secret_key": secrets.token_urlsafe(32),  # new each run: never a fixed key
+        "users": [{"username": "demo", "name": "Demo", "password_hash": make_hash(password), "slack_id": "U0AGENT01"}],
+    }
+    fresh = not db_file.exists()
+    with tempfile.TemporaryDirectory(prefix="gripewatch-demo-data-") as data:  # as `gripewatch demo`: live posts
+        settings = demo_settings(db_file, live_copy(Path(data)), dashboard=dashboard)
+        db = open_db(settings)
+        if fresh and run:
+            run_once(db, settings, ConsoleNotifier(Console(file=io.StringIO())))
+    click.echo(f"demo database {db_file}; sign in as user demo, password {password} (valid for this run only)")
+    serve(create_app(settings, db), host or "127.0.0.1", port or 8000, verbose)
+
+
+def _what_to_set(config_path: object, message: str) -> str:
+    """The environment variable the config file reads for the key a message names ("; set ANA_PASSWORD_HASH")."""
+    import re
+
+    key = "secret_key" if "dashboard.secret_key" in message else "password_hash" if "dashboard.users" in message else ""
+    try:
+        text = Path(str(config_path)).read_text("utf-8")
+    except (OSError, ValueError):
+        text = ""
+    names = list(dict.fromkeys(re.findall(rf"^\s*-?\s*{key}:\s*\$\{{(\w+)", text, re.M))) if key else []
+    if key == "secret_key":
+        name = names[0] if names else "DASHBOARD_SECRET_KEY"
+        return f"; set {name}, which {Path(str(config_path)).name} reads it from"
+    if key == "password_hash":
+        which = " or ".join(names) if names else "a user's dashboard.users[].password_hash"
+        return (
+            f"; set {which} to the output of `gripewatch dashboard --hash-password`"
+            " (or try `gripewatch dashboard --demo`)"
+        )
+    return ""
 
 
 @dashboard_cmd.group("sessions")

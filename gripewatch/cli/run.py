@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import sys
 import tempfile
@@ -35,14 +36,23 @@ if TYPE_CHECKING:
     help="Keep the demo database here [default: a new temporary folder].",
 )
 @click.option("--quiet", is_flag=True, help="Print only the summary, not every alert.")
+@click.option(
+    "--dashboard",
+    "dashboard",
+    is_flag=True,
+    help="Then serve the web dashboard on it (a one-time password is printed).",
+)
+@click.option("--port", type=int, default=8000, show_default=True, help="With --dashboard: the port.")
 @translate_errors
-def demo(directory: str | None, quiet: bool) -> None:
+def demo(directory: str | None, quiet: bool, dashboard: bool, port: int) -> None:
     """Run the whole pipeline over the bundled demo data on a fresh database.
 
     Mentions of the fictional brand Acme are collected, scored, turned into
     cases and alerted to the terminal; a summary follows. The demo's posts
     (13 days of them) are replayed as if they had come in over the last
     12 hours, so each is a live complaint on the customer's clock.
+
+    With --dashboard the web dashboard then serves the demo database.
 
     Example: gripewatch demo --dir /tmp/acme
     """
@@ -61,12 +71,17 @@ def demo(directory: str | None, quiet: bool) -> None:
         settings = demo_settings(db_file, live_copy(Path(data)))
         setup_logging(settings, 0, None, logging.WARNING)
         db = open_db(settings)
-        notifier = ConsoleNotifier(Console(file=open("/dev/null", "w") if quiet else sys.stdout, highlight=False))
+        notifier = ConsoleNotifier(Console(file=io.StringIO() if quiet else sys.stdout, highlight=False))
         report = run_once(db, settings, notifier)
     console.print(summary_table(db, report, title=f"gripewatch demo · database {db_file}"))
+    if dashboard:
+        from gripewatch.cli.dashboards import serve_demo
+
+        db.dispose()
+        serve_demo(str(folder), None, port, 0, run=False)
 
 
-def demo_settings(db_file: Path, mentions: Path | None = None) -> Settings:
+def demo_settings(db_file: Path, mentions: Path | None = None, **sections: object) -> Settings:
     import yaml
 
     from gripewatch.config import settings_from_dict
@@ -74,6 +89,7 @@ def demo_settings(db_file: Path, mentions: Path | None = None) -> Settings:
     data = yaml.safe_load(resources.files("gripewatch").joinpath("demo/config.yaml").read_text("utf-8"))
     data["database"] = {"url": f"sqlite:///{db_file.resolve()}"}
     data["sources"][0]["path"] = str(mentions or resources.files("gripewatch").joinpath("demo/mentions.jsonl"))
+    data.update(sections)
     return settings_from_dict(data, "<bundled demo config>")
 
 
