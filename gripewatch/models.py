@@ -31,10 +31,11 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gripewatch.db.types import UTCDateTime
 
 
 def utcnow() -> datetime:
@@ -47,23 +48,6 @@ ID_MAX = 2**31 - 1  # the largest id our INTEGER id columns hold on PostgreSQL (
 def valid_id(n: int) -> bool:
     """Whether ``n`` can be a row id at all (a larger number is no row, not a database error)."""
     return 0 < n <= ID_MAX
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes on every backend (SQLite keeps no zone)."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use UTC-aware datetimes")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
 
 
 # A case is open (someone owes the customer an answer or a resolution) in these statuses.

@@ -15,7 +15,6 @@ import os
 import re
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,22 +22,32 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError, SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 from gripewatch.errors import StorageError
 
 if TYPE_CHECKING:
     from alembic.config import Config
+    from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_SECONDS = 10.0  # how long a SQLite write waits for another process's lock (database.busy_timeout_seconds)
 
 
-@dataclass
 class Database:
-    engine: Engine
-    sessions: sessionmaker[Session]
+    """An engine and its session factory (built on first use: a Core-only read never imports the ORM)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions: sessionmaker[Session] | None = None
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        if self._sessions is None:
+            from sqlalchemy.orm import sessionmaker
+
+            self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        return self._sessions
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
@@ -244,4 +253,4 @@ def open_database(url: str, pool_size: int = 5, max_overflow: int = 10, migrate:
     engine = make_engine(url, pool_size, max_overflow, **pool)
     if migrate:
         upgrade(engine)
-    return Database(engine, sessionmaker(engine, expire_on_commit=False))
+    return Database(engine)

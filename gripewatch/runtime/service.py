@@ -16,7 +16,6 @@ import signal
 import threading
 from typing import Any
 
-from sqlalchemy.orm import sessionmaker
 
 from gripewatch.config import Settings
 from gripewatch.db import Database, make_engine, safe_url, upgrade
@@ -40,7 +39,7 @@ def connect(settings: Settings, stop: threading.Event) -> Database | None:
             upgrade(engine)
             if attempt > 1:
                 log.warning("database %s is reachable now", safe_url(d.url))
-            return Database(engine, sessionmaker(engine, expire_on_commit=False))
+            return Database(engine)
         except StorageError as e:
             log.error("%s; retrying in %.1fs (attempt %d)", e, delay, attempt)
         stop.wait(delay)
