@@ -18,6 +18,7 @@ from rich.text import Text
 from gripewatch.alerts.blocks import BUTTONS, hm, owner_line, sla_line, why
 from gripewatch.alerts.notify import Alert, Delivery
 from gripewatch.analysis.topics import display_name
+from gripewatch.terminal import visible_all
 
 _COLOURS = {"critical": "bold red", "high": "red", "normal": "yellow", "low": "cyan"}
 
@@ -43,7 +44,7 @@ def _who(p: dict) -> str:  # type: ignore[type-arg]
 
 
 def render(alert: Alert) -> Panel | Text:
-    p = alert.payload
+    p = visible_all(alert.payload)  # customer text never acts on the terminal (ESC, bidi overrides)
     priority = p.get("priority", "normal")
     if alert.kind in ("incident", "incident_update", "incident_note"):
         from gripewatch.alerts.incident_card import headline

@@ -24,7 +24,6 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -36,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from gripewatch.db.types import UTCDateTime
+from gripewatch.statuses import OPEN_STATUSES as OPEN_STATUSES  # re-exported: a case is open in these
 
 
 def utcnow() -> datetime:
@@ -48,10 +48,6 @@ ID_MAX = 2**31 - 1  # the largest id our INTEGER id columns hold on PostgreSQL (
 def valid_id(n: int) -> bool:
     """Whether ``n`` can be a row id at all (a larger number is no row, not a database error)."""
     return 0 < n <= ID_MAX
-
-
-# A case is open (someone owes the customer an answer or a resolution) in these statuses.
-OPEN_STATUSES = ("new", "acknowledged", "waiting", "escalated")
 
 
 class Base(DeclarativeBase):

@@ -13,6 +13,7 @@ Modules: ``run`` (demo, run-once, score, feedback), ``cases``, ``incidents``, ``
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
 
 import click
@@ -78,4 +79,7 @@ def cli(config_path: str | None, verbose: int) -> None:
 
 
 def main(args: Any = None) -> None:
+    # gripewatch uses no pydantic plugins; looking for them scans every installed distribution's
+    # entry points (~25 ms of each command's start). PYDANTIC_DISABLE_PLUGINS= (empty) turns it back on.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     cli(args=args, prog_name="gripewatch")

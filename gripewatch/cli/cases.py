@@ -35,15 +35,19 @@ def cases_list(status: str, as_json: bool, limit: int, config_path: str | None, 
 
     Example: gripewatch cases list --status open --json
     """
-    from gripewatch.cli.summary import case_rows, cases_table
+    from gripewatch.cli.listing import case_lines, case_rows
 
     db = open_db(setup(config_path, verbose))
-    rows = case_rows(db, status, limit)
+    try:
+        with db.engine.connect() as conn:
+            rows = case_rows(conn, status, limit)
+    finally:
+        db.dispose()
     if as_json:
         for r in rows:
             click.echo(json.dumps(r, ensure_ascii=False))
     else:
-        console.print(cases_table(rows))
+        console.print(case_lines(console.rich, rows))
 
 
 @cases.command("show")
@@ -57,6 +61,7 @@ def cases_show(case_id: int, as_json: bool, config_path: str | None, verbose: in
     Example: gripewatch cases show 12
     """
     from gripewatch.cli.summary import case_detail, print_case
+    from gripewatch.terminal import visible_all
 
     db = open_db(setup(config_path, verbose))
     detail = case_detail(db, case_id)
@@ -65,7 +70,7 @@ def cases_show(case_id: int, as_json: bool, config_path: str | None, verbose: in
     if as_json:
         click.echo(json.dumps(detail, ensure_ascii=False, indent=2))
     else:
-        print_case(console, detail)
+        print_case(console, visible_all(detail))
 
 
 @cases.command("act")

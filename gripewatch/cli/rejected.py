@@ -8,6 +8,7 @@ from datetime import datetime
 import click
 
 from gripewatch.cli.common import CliError, config_option, console, open_db, setup, translate_errors
+from gripewatch.terminal import visible
 
 
 @click.group("rejected")
@@ -57,8 +58,8 @@ def list_cmd(source: str | None, limit: int, as_json: bool, config_path: str | N
         t.add_row(
             str(r.id),
             Text(r.source),
-            Text(r.external_id or "—"),
-            Text(r.reason[:120]),
+            Text(visible(r.external_id or "—")),
+            Text(visible(r.reason[:120])),
             str(r.count),
             _at(r.last_seen_at),
         )

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import click
 
 from gripewatch.cli.common import CliError, config_option, console, open_db, setup, translate_errors
+from gripewatch.terminal import visible
 
 _SINCE = re.compile(r"^(\d+)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -83,7 +84,7 @@ def sources_cmd(as_json: bool, config_path: str | None, verbose: int) -> None:
             h.type,
             Text(status, style=colours.get(h.status, "white")),
             _ago(h.last_success_at, now),
-            Text(err),  # the platform's error may quote anything: never read as rich markup
+            Text(visible(err)),  # the platform's error may quote anything: never read as rich markup
             str(h.consecutive_failures),
             str(h.last_hour),
             f"{h.usual_per_hour:.1f}",

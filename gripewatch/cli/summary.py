@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import func, select
 
+from gripewatch.cli.listing import case_dict, case_query
 from gripewatch.db import Database
 from gripewatch.models import OPEN_STATUSES, Case, CaseEvent, Mention, Outbox, valid_id
 
@@ -48,56 +49,6 @@ def summary_table(db: Database, report: RunReport, title: str = "gripewatch run"
     return t
 
 
-def case_rows(db: Database, status: str, limit: int) -> list[dict[str, Any]]:
-    with db.sessions() as s:
-        q = select(Case).order_by(Case.id.desc()).limit(limit)
-        if status == "open":
-            q = q.where(Case.status.in_(OPEN_STATUSES))
-        elif status != "all":
-            q = q.where(Case.status == status)
-        return [_case_dict(c) for c in s.scalars(q).all()]
-
-
-def _case_dict(c: Case) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "status": c.status,
-        "priority": c.priority,
-        "severity": c.severity,
-        "brand": c.brand,
-        "author": c.author.handle if c.author else None,
-        "followers": c.author.followers if c.author else None,
-        "assignee": c.assignee,
-        "mentions": c.mention_count,
-        "opened_at": c.opened_at.isoformat(),
-        "customer_since": (c.customer_since or c.opened_at).isoformat(),
-        "backfill": bool(c.backfill),
-        "incident_id": c.incident_id,
-        "first_response_at": c.first_response_at.isoformat() if c.first_response_at else None,
-        "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
-        "summary": c.summary,
-    }
-
-
-def cases_table(rows: list[dict[str, Any]]) -> Table:
-    t = Table(show_header=True)
-    for col in ("#", "status", "priority", "author", "mentions", "opened", "summary"):
-        t.add_column(col, overflow="fold", no_wrap=col in ("#", "author"))
-    for r in rows:
-        t.add_row(  # customer text as Text: shown as written, never read as rich markup
-            str(r["id"]),
-            r["status"],
-            r["priority"],
-            Text(f"@{r['author']}" if r["author"] else "-"),
-            str(r["mentions"]),
-            r["opened_at"][:16].replace("T", " "),
-            Text((r["summary"] or "")[:100]),
-        )
-    if not rows:
-        t.caption = "no cases"
-    return t
-
-
 def case_detail(db: Database, case_id: int) -> dict[str, Any] | None:
     if not valid_id(case_id):
         return None
@@ -105,7 +56,7 @@ def case_detail(db: Database, case_id: int) -> dict[str, Any] | None:
         c = s.get(Case, case_id)
         if c is None:
             return None
-        out = _case_dict(c)
+        out = case_dict(s.execute(case_query(case_id=c.id)).one())
         out["mentions_detail"] = [
             {
                 "id": m.id,

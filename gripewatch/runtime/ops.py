@@ -21,6 +21,7 @@ from gripewatch.config import Settings
 from gripewatch.db import Database
 from gripewatch.models import OPEN_STATUSES, Case, JobRun, Lease, Outbox, SourceState
 from gripewatch.runtime.polling import poll_interval
+from gripewatch.terminal import visible
 
 # open cases without a first response, by how long the customer has waited (from their post)
 WAIT_BUCKETS = ((timedelta(hours=1), "waiting <1h"), (timedelta(hours=4), "waiting 1-4h"), (None, "waiting >4h"))
@@ -164,7 +165,7 @@ def render(snap: dict[str, Any]) -> Group:
             f"{s['interval_seconds']:.0f}s",
             _short(s["last_success_at"]) if s["last_success_at"] else "never",
             str(s["consecutive_failures"]),
-            Text((s["last_error"] or "")[:80]),
+            Text(visible((s["last_error"] or "")[:80])),
         )
     jobs = Table(title="jobs (latest run)", title_justify="left")
     for col in ("job", "outcome", "started", "finished", "holder"):

@@ -16,7 +16,6 @@ import signal
 import threading
 from typing import Any
 
-
 from gripewatch.config import Settings
 from gripewatch.db import Database, make_engine, safe_url, upgrade
 from gripewatch.errors import ConfigError, StorageError
