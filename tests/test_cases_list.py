@@ -130,3 +130,17 @@ def _rows(db: Database) -> list[dict[str, object]]:
 
     with db.engine.connect() as conn:
         return case_rows(conn, "open", 200)
+
+
+def test_the_console_notifier_never_sends_escape_sequences() -> None:
+    from gripewatch.alerts.console import ConsoleNotifier
+    from gripewatch.alerts.notify import Alert
+
+    out = io.StringIO()
+    n = ConsoleNotifier(Console(file=out, width=200, highlight=False, force_terminal=False, color_system=None))
+    payload = {"text": ESC_SUMMARY, "author": {"handle": "eve\x1b[8m"}, "brand": "Acme", "priority": "high"}
+    n.send(Alert("opened:1", "new_case", "#care", payload, case_id=1))
+    n.send(Alert("note:1", "note", "#care", {"title": "\x1b]0;owned\x07", "text": "x"}, case_id=1))
+    shown = out.getvalue()
+    assert "\x1b" not in shown and "\u202e" not in shown
+    assert "␛[2J" in shown and "eve␛[8m" in shown and "␛]0;owned␇" in shown
