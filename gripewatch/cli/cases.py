@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from gripewatch.alerts import ACTIONS
-from gripewatch.cli.common import CliError, config_option, console, open_db, setup, translate_errors
+from gripewatch.cli.common import CliError, config_option, console, open_db, run_action, setup, translate_errors
 
 if TYPE_CHECKING:
     pass
@@ -84,19 +84,9 @@ def cases_act(case_id: int, action: str, actor: str, config_path: str | None, ve
 
     Example: gripewatch cases act 12 resolve --as U012ABC
     """
-    from gripewatch.alerts.actions import ActionRefused, apply
-    from gripewatch.models import utcnow
+    from gripewatch.alerts.actions import apply
 
-    settings = setup(config_path, verbose)
-    db = open_db(settings)
-    try:
-        with db.sessions() as s, s.begin():
-            out = apply(s, settings, case_id, action, actor, utcnow())
-    except ActionRefused as e:
-        raise CliError(str(e)) from None
-    finally:
-        db.dispose()
-    click.echo(out.message)
+    run_action(config_path, verbose, lambda s, settings, now: apply(s, settings, case_id, action, actor, now).message)
 
 
 @cases.command("reply")
@@ -167,20 +157,9 @@ def cases_reassign(case_id: int, to: str, actor: str, config_path: str | None, v
 
     Example: gripewatch cases reassign 12 --to U0AGENT02 --as U0MANAGR1
     """
-    from gripewatch.alerts.actions import ActionRefused
     from gripewatch.alerts.casework import reassign
-    from gripewatch.models import utcnow
 
-    settings = setup(config_path, verbose)
-    db = open_db(settings)
-    try:
-        with db.sessions() as s, s.begin():
-            out = reassign(s, settings, case_id, to, actor, utcnow())
-    except ActionRefused as e:
-        raise CliError(str(e)) from None
-    finally:
-        db.dispose()
-    click.echo(out.message)
+    run_action(config_path, verbose, lambda s, settings, now: reassign(s, settings, case_id, to, actor, now).message)
 
 
 @cases.command("note")
@@ -194,17 +173,6 @@ def cases_note(case_id: int, text: str, actor: str, config_path: str | None, ver
 
     Example: gripewatch cases note 12 "Called her back, refund issued" --as U0AGENT01
     """
-    from gripewatch.alerts.actions import ActionRefused
     from gripewatch.alerts.casework import add_note
-    from gripewatch.models import utcnow
 
-    settings = setup(config_path, verbose)
-    db = open_db(settings)
-    try:
-        with db.sessions() as s, s.begin():
-            out = add_note(s, settings, case_id, text, actor, utcnow())
-    except ActionRefused as e:
-        raise CliError(str(e)) from None
-    finally:
-        db.dispose()
-    click.echo(out.message)
+    run_action(config_path, verbose, lambda s, settings, now: add_note(s, settings, case_id, text, actor, now).message)

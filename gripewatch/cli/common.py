@@ -14,7 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import Console
+    from sqlalchemy.orm import Session
 
     from gripewatch.config import Settings
     from gripewatch.db import Database
@@ -145,6 +148,33 @@ class _NoBusyWarnings(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "maximum number of running instances" not in record.getMessage()
+
+
+def run_action(
+    config_path: str | None,
+    verbose: int,
+    action: Callable[[Session, Settings, datetime], str],
+    refused: tuple[type[Exception], ...] = (),
+) -> None:
+    """Run ``action(session, settings, now)`` in one transaction and print the message it returns.
+
+    The library refuses a case or incident action by raising (ActionRefused, IncidentRefused, …);
+    an exception of ``refused`` (ActionRefused always) becomes the one-line error of the command.
+    """
+    from gripewatch.alerts.actions import ActionRefused
+    from gripewatch.models import utcnow
+
+    settings = setup(config_path, verbose)
+    db = open_db(settings)
+    caught: tuple[type[Exception], ...] = (ActionRefused, *refused)
+    try:
+        with db.sessions() as s, s.begin():
+            message = action(s, settings, utcnow())
+    except caught as e:
+        raise CliError(str(e)) from None
+    finally:
+        db.dispose()
+    click.echo(message)
 
 
 def open_db(settings: Settings) -> Database:

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from gripewatch.cli.common import CliError, config_option, console, open_db, setup, translate_errors
+from gripewatch.cli.common import CliError, config_option, console, open_db, run_action, setup, translate_errors
+from gripewatch.terminal import visible_all
 
 
 @click.group()
@@ -68,6 +69,7 @@ def incidents_show(incident_id: int, as_json: bool, config_path: str | None, ver
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
+    data = visible_all(data)  # quotes are customer text: never sent to the terminal as control codes
     click.echo(f"incident #{data['incident_id']} · {data['brand']} · {data['status']} · {data['cases']} cases")
     click.echo(f"  {data['title']}")
     click.echo(f"  by status: {', '.join(f'{k} {v}' for k, v in data['by_status'].items())}")
@@ -80,20 +82,14 @@ def incidents_show(incident_id: int, as_json: bool, config_path: str | None, ver
 
 
 def _act(incident_id: int, action: str, actor: str, config_path: str | None, verbose: int, text: str = "") -> None:
-    from gripewatch.alerts.actions import ActionRefused
     from gripewatch.alerts.incidents import IncidentRefused, act
-    from gripewatch.models import utcnow
 
-    settings = setup(config_path, verbose)
-    db = open_db(settings)
-    try:
-        with db.sessions() as s, s.begin():
-            msg = act(s, settings, incident_id, action, actor, utcnow(), text=text)
-    except (IncidentRefused, ActionRefused) as e:
-        raise CliError(str(e)) from None
-    finally:
-        db.dispose()
-    click.echo(msg)
+    run_action(
+        config_path,
+        verbose,
+        lambda s, settings, now: act(s, settings, incident_id, action, actor, now, text=text),
+        (IncidentRefused,),
+    )
 
 
 _AS = click.option("--as", "actor", required=True, help="Slack user id of the person acting (e.g. U012ABC).")

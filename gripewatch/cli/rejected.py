@@ -93,10 +93,10 @@ def show_cmd(record_id: int, as_json: bool, config_path: str | None, verbose: in
         click.echo(json.dumps({**d, "raw": payload, "raw_truncated": r.raw_truncated}, ensure_ascii=False))
         return
     for k in ("id", "source", "external_id", "reason", "count", "first_seen_at", "last_seen_at"):
-        click.echo(f"{k:14} {d[k]}")
+        click.echo(f"{k:14} {visible(str(d[k]))}")
     cut = " (cut at the quarantine's size limit)" if r.raw_truncated else ""
     click.echo(f"raw payload{cut}:")
-    click.echo(json.dumps(payload, indent=2, ensure_ascii=True) if not r.raw_truncated else r.raw)
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=True) if not r.raw_truncated else visible(r.raw))
 
 
 @rejected_group.command("retry")

@@ -22,6 +22,7 @@ from gripewatch.cli.common import (
     setup_logging,
     translate_errors,
 )
+from gripewatch.terminal import visible
 
 if TYPE_CHECKING:
     from gripewatch.config import Settings
@@ -147,7 +148,7 @@ def run_once_cmd(config_path: str | None, verbose: int, sources: tuple[str, ...]
     for name in report.busy:
         err_console.print(f"skipped {name}: another gripewatch process is working on it")
     for r in report.failed:
-        click.echo(f"source {r.source} failed: {r.error}", err=True)  # one line, as written
+        click.echo(f"source {r.source} failed: {visible(r.error or '')}", err=True)  # one line, as written
     if report.refused:  # alerts reach nobody until the configuration is fixed: cron must hear of it
         from gripewatch.alerts.outbox import backlog
 
