@@ -619,8 +619,8 @@ def _validate_parts(
     for k in raw_analysis:
         if k not in known:
             raise ConfigError(f"{path}: analysis.{k}: unknown key")
-    try:
-        checked = TypeAdapter(AnalysisSettings).validate_python(raw_analysis)
+    try:  # no analysis section (the usual case): the defaults, without building a validator for them
+        checked = TypeAdapter(AnalysisSettings).validate_python(raw_analysis) if raw_analysis else None
         analysis = AnalysisSettings.from_mapping({k: getattr(checked, k) for k in raw_analysis})
     except ValidationError as e:
         raise ConfigError(_describe(e, path, missing, "analysis.")) from None

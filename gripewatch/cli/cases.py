@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from typing import TYPE_CHECKING
 
 import click
@@ -35,7 +36,7 @@ def cases_list(status: str, as_json: bool, limit: int, config_path: str | None, 
 
     Example: gripewatch cases list --status open --json
     """
-    from gripewatch.cli.listing import case_lines, case_rows
+    from gripewatch.cli.listing import STYLES, case_lines, case_rows
 
     db = open_db(setup(config_path, verbose))
     try:
@@ -47,7 +48,8 @@ def cases_list(status: str, as_json: bool, limit: int, config_path: str | None, 
         for r in rows:
             click.echo(json.dumps(r, ensure_ascii=False))
     else:
-        console.print(case_lines(console.rich, rows))
+        for line, style in case_lines(rows, shutil.get_terminal_size().columns):
+            click.echo(click.style(line, **STYLES[style]) if style else line)  # plain when piped
 
 
 @cases.command("show")

@@ -3,7 +3,8 @@
 The queue is the command staff type most, so it answers in a few tenths of a second: the rows come
 from one SELECT over lightweight ``table()`` constructs (the ORM and the models cost more to import
 than the command's work), and the lines are laid out here from measured cell widths (a rich Table
-measures and renders every cell several times over, about 0.4 ms a row). Every value from outside
+measures and renders every cell several times over, about 0.4 ms a row; rich's Console
+itself is not loaded: the lines go out through click, styled only on a terminal). Every value from outside
 passes :func:`gripewatch.terminal.one_line`; a summary wider than the terminal wraps under its
 column, and on a very narrow terminal it goes on its own lines beneath the case.
 """
@@ -13,8 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from rich.cells import cell_len
-from rich.text import Text
+from rich.cells import cell_len, chop_cells
 from sqlalchemy import Boolean, Integer, Select, String, column, select, table
 
 from gripewatch.db.types import UTCDateTime
@@ -22,7 +22,6 @@ from gripewatch.statuses import OPEN_STATUSES
 from gripewatch.terminal import one_line
 
 if TYPE_CHECKING:
-    from rich.console import Console
     from sqlalchemy.engine import Connection
 
 CASES = table(
@@ -50,6 +49,11 @@ RIGHT = {0, 4}  # columns aligned right (numbers)
 AUTHOR_CELLS = 24  # a longer handle is cut with "…" (``cases show`` has it whole)
 SUMMARY_CELLS = 100  # of the summary, as many cells as the table showed before
 NARROW = 24  # a summary column narrower than this goes on its own lines
+STYLES: dict[str, dict[str, Any]] = {
+    "bold": {"bold": True},
+    "dim": {"dim": True},
+    "critical": {"bold": True, "fg": "red"},
+}
 
 
 def case_query(status: str = "all", limit: int | None = None, case_id: int | None = None) -> Select[Any]:
@@ -114,37 +118,53 @@ def _fit(value: str, width: int, right: bool = False) -> str:
     """``value`` padded to ``width`` cells, or cut with "…" when wider."""
     n = cell_len(value)
     if n > width:
-        t = Text(value)
-        t.truncate(width, overflow="ellipsis")
-        value, n = t.plain, cell_len(t.plain)
+        value = chop_cells(value, max(width - 1, 0))[0] + "…"
+        n = cell_len(value)
     pad = " " * (width - n)
     return pad + value if right else value + pad
 
 
-def case_lines(console: Console, rows: list[dict[str, Any]]) -> Text:
-    """The queue as lines: a bold header, then each case (its summary wrapped under its column)."""
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` cells, broken at spaces (a longer word is cut)."""
+    lines: list[str] = []
+    line, used = "", 0
+    for word in text.split(" "):
+        n = cell_len(word)
+        if line and used + 1 + n <= width:
+            line, used = f"{line} {word}", used + 1 + n
+            continue
+        if line:
+            lines.append(line)
+        pieces = chop_cells(word, width) if n > width else [word]
+        lines.extend(pieces[:-1])
+        line, used = pieces[-1], cell_len(pieces[-1])
+    if line:
+        lines.append(line)
+    return lines
+
+
+def case_lines(rows: list[dict[str, Any]], width: int) -> list[tuple[str, str]]:
+    """The queue as (line, style) pairs for a terminal ``width`` cells wide: a bold header, then
+    each case (critical ones bold red) with its summary wrapped under its column."""
     if not rows:
-        return Text("no cases", style="dim")
+        return [("no cases", "dim")]
     cells = [_cells(r) for r in rows]
     widths = [max(cell_len(v) for v in col) for col in zip(HEADER[:-1], *(c[:-1] for c in cells), strict=True)]
     widths[3] = min(widths[3], AUTHOR_CELLS)
     left = sum(widths) + 2 * len(widths)  # two spaces after each column
-    room = console.width - left
-    narrow = room < NARROW
-    room = console.width - 4 if narrow else room
+    narrow = width - left < NARROW
+    room = width - 4 if narrow else width - left
     indent = " " * (4 if narrow else left)
-    out = Text(no_wrap=True, overflow="crop")
     head = "  ".join(_fit(h, w, i in RIGHT) for i, (h, w) in enumerate(zip(HEADER, widths, strict=False)))
-    out.append(head.rstrip() if narrow else f"{head}  summary", style="bold")
+    out = [(head.rstrip() if narrow else f"{head}  summary", "bold")]
     for row in cells:
         meta = "  ".join(_fit(v, w, i in RIGHT) for i, (v, w) in enumerate(zip(row, widths, strict=False)))
-        out.append("\n")
-        out.append(meta.rstrip() if narrow or not row[-1] else meta, style="bold red" if row[2] == "critical" else "")
-        summary = Text(row[-1]).wrap(console, max(room, 1), overflow="fold") if row[-1] else None
-        for n, line in enumerate(summary or ()):
-            if n or narrow:
-                out.append("\n" + indent)
-            else:
-                out.append("  ")
-            out.append(line.plain.rstrip())
+        style = "critical" if row[2] == "critical" else ""
+        summary = wrap(row[-1], max(room, 1)) if row[-1] else []
+        if narrow or not summary:
+            out.append((meta.rstrip(), style))
+            out.extend((indent + line, "") for line in summary)
+        else:
+            out.append((f"{meta}  {summary[0]}", style))
+            out.extend((indent + line, "") for line in summary[1:])
     return out
