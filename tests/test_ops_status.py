@@ -159,3 +159,15 @@ def test_ops_config_errors_name_the_key(tmp_path: Path, section: dict, expected:
     result = CliRunner().invoke(cli, ["config", "check", "--config", str(cfg)])
     assert result.exit_code == 2
     assert expected in result.output, result.output
+
+
+def test_text_logs_cannot_be_forged_or_drive_the_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from gripewatch.runtime.logs import setup_logging
+
+    setup_logging(logging.INFO)
+    hostile = "HTTP 400 from platform: bad\nERROR gripewatch.pipeline: all data deleted\x1b[2K\x1b[1A"
+    logging.getLogger("gripewatch.test").warning("source x failed: %s", hostile)
+    lines = capsys.readouterr().err.splitlines()[-2:]
+    logging.getLogger().handlers.clear()
+    assert lines[0] == "WARNING gripewatch.test: source x failed: HTTP 400 from platform: bad"
+    assert lines[1] == "    ERROR gripewatch.pipeline: all data deleted␛[2K␛[1A"  # indented: not a line of its own

@@ -7,6 +7,8 @@ import logging
 import re
 from collections.abc import Iterable
 
+from gripewatch.terminal import visible
+
 _TOKEN_SHAPES = re.compile(r"\b(xox[abpr]-[A-Za-z0-9-]{8,}|xapp-[A-Za-z0-9-]{8,}|Bearer\s+[A-Za-z0-9._~+/=-]{8,})")
 
 
@@ -32,6 +34,21 @@ class Redactor(logging.Filter):
         return True
 
 
+class TextFormatter(logging.Formatter):
+    """``LEVEL logger: message``, safe on a terminal and in a log file.
+
+    Messages quote what platforms and customers sent: control characters are shown as symbols
+    (:func:`gripewatch.terminal.visible`) and every line after the first is indented, so a text
+    holding a newline cannot forge a log line of its own.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record)).replace("\n", "\n    ")
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out = {
@@ -48,7 +65,7 @@ class JsonFormatter(logging.Formatter):
 def setup_logging(level: int = logging.WARNING, secrets: Iterable[str] = (), fmt: str = "text") -> None:
     handler = logging.StreamHandler()
     handler.addFilter(Redactor(secrets))
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     for h in list(root.handlers):
         if getattr(h, "_gripewatch", False):
