@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from gripewatch.analysis import AnalysisSettings, analyse, analyse_batch
 from gripewatch.analysis.model import ARTIFACT_DIR, JSON_NAME, NPZ_NAME, load
 from gripewatch.cli.model import model as model_cli
+from tests.conftest import require_shared
 
 
 def test_artifact_is_plain_data_and_loads_without_pickle():
@@ -97,12 +98,19 @@ def test_probabilities_are_in_unit_interval():
     )
 
 
-@pytest.mark.shared
-def test_retraining_reproduces_recorded_cv_metrics(training_csv, tmp_path):
+@pytest.fixture(scope="module")
+def retrained(tmp_path_factory):
+    """One retraining from the labelled file (minutes of CPU), shared by the tests that need one."""
     from gripewatch.analysis.train import train
 
+    out = tmp_path_factory.mktemp("retrained")
+    return train(require_shared() / "data" / "complaints_train.csv", out_dir=out, lodo=False), out
+
+
+@pytest.mark.shared
+def test_retraining_reproduces_recorded_cv_metrics(retrained):
+    res, tmp_path = retrained
     recorded = json.loads((ARTIFACT_DIR / JSON_NAME).read_text())
-    res = train(training_csv, out_dir=tmp_path, lodo=False)
     assert res.replaced
     assert recorded["training_data"]["sha256"] == res.meta["training_data"]["sha256"]
     for key in ("macro_f1", "roc_auc", "f1"):
@@ -116,10 +124,10 @@ def test_retraining_reproduces_recorded_cv_metrics(training_csv, tmp_path):
 
 
 @pytest.mark.shared
-def test_feedback_that_ruins_the_model_is_refused(training_csv, tmp_path):
+def test_feedback_that_ruins_the_model_is_refused(training_csv, retrained):
     from gripewatch.analysis.train import train
 
-    first = train(training_csv, out_dir=tmp_path, lodo=False)
+    first, tmp_path = retrained
     before = (tmp_path / NPZ_NAME).read_bytes()
     head_before = (tmp_path / "encoder_head.json").read_bytes()
     # the same sentence (numbers are masked) labelled both ways: nothing to learn, CV must drop
