@@ -347,3 +347,54 @@ def test_any_combination_agrees_with_the_reference(db: Database, shared_ref: Ref
     check(db, shared_ref, f)
     if f.q:
         check(db, shared_ref, replace(f, q=f.q.upper()))
+
+
+def test_the_queue_reads_its_indexes_not_the_rows(db: Database, ref: Reference) -> None:
+    """SQLite's plans for a filtered view: counts from ``ix_cases_queue``, posts from ``ix_mentions_case_facets``
+    without their rows (an ``EXISTS (SELECT *`` or a dropped index would read every post row again)."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("the plans are SQLite's")
+    plans: list[str] = []
+    with db.engine.connect() as c:
+        from sqlalchemy import event
+
+        @event.listens_for(c, "before_cursor_execute", retval=True)
+        def explain(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> Any:
+            if statement.lstrip().upper().startswith("SELECT"):
+                plans.extend(row[3] for row in cursor.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall())
+            return statement, params
+
+        from sqlalchemy.orm import Session
+
+        with Session(c) as s:
+            for f in (
+                QueueFilter(topic="billing", source="reddit", language="es"),
+                QueueFilter(topic="billing"),
+                QueueFilter(source="reddit"),
+                QueueFilter(status="all", language="es"),
+                QueueFilter(status="all", priority="high", topic="delivery"),
+            ):
+                _rows, total = query_queue(s, f, USER, NOW, TARGETS, PAGE)
+                facet_counts(s, f, USER, NOW, TARGETS, OPTIONS, total)
+    posts = [p for p in plans if "mentions" in p]
+    assert posts and all("COVERING INDEX ix_mentions_case_facets" in p for p in posts), [
+        p for p in posts if "COVERING INDEX ix_mentions_case_facets" not in p
+    ]
+    assert any("COVERING INDEX ix_cases_queue" in p for p in plans), plans
+
+
+def test_migration_0012_goes_down_and_up_again(db: Database) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from gripewatch.db import alembic_config
+
+    def indexes() -> set[str]:
+        names = {i["name"] for t in ("cases", "mentions") for i in inspect(db.engine).get_indexes(t)}
+        return names & {"ix_cases_queue", "ix_cases_priority_status", "ix_mentions_case_facets"}
+
+    assert len(indexes()) == 3
+    command.downgrade(alembic_config(db.engine), "0010")
+    assert indexes() == set()
+    command.upgrade(alembic_config(db.engine), "head")
+    assert len(indexes()) == 3
