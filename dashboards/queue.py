@@ -189,7 +189,9 @@ def _with_post(cond: Any, narrowed: bool = True) -> Any:
     looked up (EXISTS selects a column: for ``SELECT *`` SQLite reads the whole row); over the whole
     history the posts are read once instead (IN). Both measured on 1,000,000 posts (benchmarks/digest.py)."""
     if narrowed:
-        return select(Mention.case_id).where(Mention.case_id == Case.id, Mention.case_id.is_not(None), cond).exists()
+        # (no "case_id IS NOT NULL" here: SQLite infers it from the equality, and PostgreSQL would plan a
+        # merge join over every post of a case instead of one look-up per case)
+        return select(Mention.case_id).where(Mention.case_id == Case.id, cond).exists()
     return Case.id.in_(select(Mention.case_id).where(Mention.case_id.is_not(None), cond).correlate(None))
 
 
