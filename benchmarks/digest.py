@@ -6,7 +6,8 @@ cases for complaints, resolved except the last fortnight) with bulk
 
 * building the weekly digest (load + build + chart): target ≤ 5 s;
 * the dashboard's case queue page (logged in, HTTP through the real app), p95
-  over repeated requests with and without filters: target ≤ 200 ms;
+  over repeated requests with and without filters: target ≤ 200 ms; free-text
+  searches are timed and printed apart (no text index yet: not in the target);
 * the case page's p95 over HTTP to a real uvicorn server, idle and while other
   requests render the web digest back to back: target ≤ 100 ms while a digest
   renders (handlers run in Starlette's threadpool, never on the event loop).
@@ -197,12 +198,24 @@ def main() -> None:
             r = c.get(f"/cases{q}")
             times[q].append(time.perf_counter() - t)
             assert r.status_code == 200 and 'id="total"' in r.text, r.status_code
+        # free-text search reads post text no index covers: measured apart, not part of the target above
+        searches = ["?q=refund", "?status=all&q=refund", "?status=all&q=user4242"]
+        searched: dict[str, list[float]] = {q: [] for q in searches}
+        for i in range(3 * len(searches)):
+            q = searches[i % len(searches)]
+            t = time.perf_counter()
+            r = c.get(f"/cases{q}")
+            searched[q].append(time.perf_counter() - t)
+            assert r.status_code == 200 and 'id="total"' in r.text, r.status_code
     every = sorted(x for v in times.values() for x in v)
     p95 = every[int(0.95 * (len(every) - 1))]
     print(f"queue page over {len(every)} requests: median {statistics.median(every) * 1000:.0f} ms, "
           f"p95 {p95 * 1000:.0f} ms (target ≤ 200 ms) {'OK' if p95 <= 0.2 else 'TOO SLOW'}")  # fmt: skip
     for q, v in times.items():
         print(f"  /cases{q or ''}: median {statistics.median(v) * 1000:.0f} ms, max {max(v) * 1000:.0f} ms")
+    print("queue search (no text index yet; not in the target):")
+    for q, v in searched.items():
+        print(f"  /cases{q}: median {statistics.median(v) * 1000:.0f} ms, max {max(v) * 1000:.0f} ms")
     case_page_under_digest(settings, db, now, pw, args.requests)
     db.dispose()
 

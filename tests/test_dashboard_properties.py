@@ -64,7 +64,7 @@ def _clean(r: Any, sent: dict[str, str | None]) -> None:
 @given(
     status=value(STATUSES), priority=value(PRIORITIES), brand=value(("Acme",)), source=value(("demo",)),
     assignee=value(("me", "none", "ana", "U0AGENT01")), topic=value(("billing",)), sla=value(SLA_STATES),
-    page=st.one_of(numbers, value()),
+    page=st.one_of(numbers, value()), q=value(("order", "100%", "_", '"', "a NEAR b", "x*", "-y", "#1", "@mallory")),
 )  # fmt: skip
 def test_queue_filters(client: TestClient, **params: str | None) -> None:
     sent = {k: v for k, v in params.items() if v is not None}
