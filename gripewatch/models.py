@@ -31,6 +31,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -81,6 +82,15 @@ class Mention(Base):
         Index("ix_mentions_created_at", "created_at"),
         Index("ix_mentions_complaint_created", "is_complaint", "created_at"),
         Index("ix_mentions_source_created_at", "source", "created_at"),
+        # the posts of cases, for the queue's topic/language/source filters; on SQLite the index also
+        # holds ``analysis`` (PostgreSQL has no B-tree operator class for json) — migration 0012
+        Index(
+            "ix_mentions_case_facets",
+            "case_id",
+            "source",
+            sqlite_where=text("case_id IS NOT NULL"),
+            postgresql_where=text("case_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -121,6 +131,19 @@ class Case(Base):
         Index("ix_cases_status_opened", "status", "opened_at"),
         Index("ix_cases_opened_at", "opened_at"),
         Index("ix_cases_resolved_at", "resolved_at"),
+        Index(  # every plain column the dashboard queue filters, counts and sorts by (migration 0012)
+            "ix_cases_queue",
+            "status",
+            "priority",
+            "assignee",
+            "brand",
+            "incident_id",
+            "first_response_at",
+            "backfill",
+            "customer_since",
+            "opened_at",
+        ),
+        Index("ix_cases_priority_status", "priority", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
