@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import ACTIONS, mrkdwn
+from gripewatch.alerts import ACTIONS, memo, mrkdwn
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.alerts.reply import first_response_p90, suggested_reply
 from gripewatch.config import Settings
@@ -92,13 +92,16 @@ def card_payload(
     a = case.author
     analysis = (m.analysis if m else None) or {}
     events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
-    p90 = (
-        p90_of(case.priority)
-        if p90_of is not None
-        else first_response_p90(
-            session, case.priority, now, settings.cases.p90_window_days, settings.cases.p90_min_samples
-        )
-    )
+
+    def measure() -> timedelta | None:
+        c = settings.cases
+        return first_response_p90(session, case.priority, now, c.p90_window_days, c.p90_min_samples)
+
+    page = memo.current(session)
+    if p90_of is not None:
+        p90 = p90_of(case.priority)
+    else:
+        p90 = page.first_response_p90(case.priority, measure) if page is not None else measure()
     staff = {s.slack_id: s.name for s in settings.staff}
     sla = case.sla or {}
     since = case.customer_since or case.opened_at

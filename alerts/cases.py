@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import assign, card, incidents, sla
+from gripewatch.alerts import assign, card, incidents, memo, sla
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.alerts.priority import RANK, Facts, merge, score
 from gripewatch.config import Settings
-from gripewatch.models import OPEN_STATUSES, Author, Case, Incident, Mention
+from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, Incident, Mention
 
 #: Escalation triggers whose cases go straight to the escalations channel (a manager is asked for, or a
 #: legal or safety risk); churn intent and repeated contact raise priority but stay with the team.
@@ -45,6 +45,9 @@ def customer_author_ids(session: Session, author_id: int | None) -> list[int]:
 
 def case_for(session: Session, mention: Mention, statuses: tuple[str, ...] = OPEN_STATUSES) -> Case | None:
     """The customer's newest case with this brand in ``statuses``: by author, linked identity or conversation."""
+    page = memo.current(session)
+    if page is not None and mention.author_id is not None and set(statuses) <= set(memo.ROUTED):
+        return page.newest_case(session, mention.author_id, mention.brand, statuses)  # looked up once per page
     ids = customer_author_ids(session, mention.author_id)
     if ids:
         found = session.scalars(
@@ -151,6 +154,8 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
     )
     session.add(case)
     session.flush()
+    if (page := memo.current(session)) is not None:
+        page.add_case(case)
     mention.case_id = case.id
     _rescore(case, mention, settings, now)
     analysis = mention.analysis or {}
@@ -237,7 +242,9 @@ def after_resolution(session: Session, case: Case, mention: Mention, settings: S
     """
     if case.resolved_at is None or now - case.resolved_at > timedelta(days=settings.cases.reopen_days):
         return False
-    if not any(e.kind == "satisfaction" for e in case.events):
+    # asked of the database, not of ``case.events``: a case held across a page's mentions keeps a stale list
+    said = select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.kind == "satisfaction").limit(1)
+    if session.scalar(said) is None:
         card.event(
             session,
             case,

@@ -21,6 +21,7 @@ from sqlalchemy import case as sa_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripewatch.alerts import memo
 from gripewatch.alerts.notify import Alert, Notifier
 from gripewatch.alerts.pacing import Pacer, shared
 from gripewatch.config import OutboxConfig
@@ -43,8 +44,11 @@ def enqueue(
 
     ``at`` is the time of the change that causes it (the caller's clock; default now): the row is due then.
     """
-    if session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
+    page = memo.current(session)
+    if page.exists(session, key) if page is not None else session.scalar(select(Outbox.id).where(Outbox.key == key)):
         return None
+    if page is not None:
+        page.queued(key)
     row = Outbox(
         key=key,
         kind=kind,

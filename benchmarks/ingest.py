@@ -106,7 +106,9 @@ def settings_for(url: str, data: Path, page_size: int, base: Path):  # type: ign
         {
             "database": {"url": url},
             "brands": [{"name": b, "keywords": [b.lower()], "handles": {"x": h}} for b, h in BRANDS],
-            "sources": [{"name": "bench", "type": "replay", "path": str(data), "platform": "x", "page_size": page_size}],
+            "sources": [
+                {"name": "bench", "type": "replay", "path": str(data), "platform": "x", "page_size": page_size}
+            ],
         },
         base / "config.yaml",
     )
