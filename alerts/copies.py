@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -98,7 +99,7 @@ def in_page(n: int) -> int:
     return -1 - n
 
 
-def is_in_page(post_id: object) -> bool:
+def is_in_page(post_id: object) -> TypeGuard[int]:
     return isinstance(post_id, int) and post_id < 0
 
 

@@ -57,8 +57,9 @@ class PageMemo:
         keys = {a.customer_key for a in todo.values() if a.customer_key}
         same: dict[str, list[int]] = {}
         if keys:
-            for aid, key in s.execute(select(Author.id, Author.customer_key).where(Author.customer_key.in_(keys))):
-                same.setdefault(key, []).append(aid)
+            linked = s.execute(select(Author.id, Author.customer_key).where(Author.customer_key.in_(keys)))
+            for aid, key in linked:
+                same.setdefault(key or "", []).append(aid)
         for i, a in todo.items():
             self.linked[i] = sorted(same.get(a.customer_key, [i])) if a.customer_key else [i]
         ids = {x for i in todo for x in self.linked[i]} - set(self.cases)
@@ -67,7 +68,8 @@ class PageMemo:
         if ids:
             rows = s.scalars(select(Case).where(Case.author_id.in_(ids), Case.status.in_(ROUTED)).order_by(Case.id))
             for c in rows:
-                self.cases[c.author_id].append(c)  # type: ignore[index]
+                if c.author_id is not None:
+                    self.cases[c.author_id].append(c)
 
     def customer_ids(self, s: Session, author_id: int) -> list[int]:
         if author_id not in self.linked:

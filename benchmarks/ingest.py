@@ -46,7 +46,8 @@ def _demo() -> tuple[list[str], list[str]]:
     lines = resources.files("gripewatch").joinpath("demo/mentions.jsonl").read_text("utf-8").splitlines()
     texts = [json.loads(x)["text"] for x in lines]
     results = analyse_batch(texts)
-    complaints, rest = [], []
+    complaints: list[str] = []
+    rest: list[str] = []
     for t, r in zip(texts, results, strict=True):
         if "cme" not in t:
             continue
