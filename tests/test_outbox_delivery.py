@@ -76,3 +76,29 @@ def test_a_crash_mid_pass_keeps_what_was_delivered_and_only_the_row_in_flight_is
     dispatch(db.sessions, again, settings.outbox)
     assert {a.key for a in again.sent if a.in_doubt} == set(in_flight)  # looked up before it is sent again
     assert not delivered & {a.key for a in again.sent}  # nothing delivered twice
+
+
+def test_the_console_prints_the_first_cards_and_sums_up_the_rest(tmp_path: Path, db: Database, db_url: str) -> None:
+    import io
+
+    from rich.console import Console
+
+    from gripewatch.alerts.console import ConsoleNotifier
+
+    settings = queued(tmp_path, db, db_url, customers=4)
+    out = io.StringIO()
+    notifier = ConsoleNotifier(Console(file=out, width=300), max_cards=3)
+    result = dispatch(db.sessions, notifier, settings.outbox)
+    notifier.finish()
+    printed = out.getvalue()
+    assert (
+        result.sent == 12
+    )  # 4 cards, 4 thread updates, 4 card updates: every alert is delivered (and recorded), printed or not
+    assert "NEW CASE #1 " in printed and "NEW CASE #4 " not in printed  # the first three alerts only
+    summary = printed.rstrip().splitlines()[-1]
+    assert summary == (
+        "… and 9 more alerts, not printed one by one (card_update 3, case_update 3, new_case 3): "
+        "`gripewatch cases list` shows them"
+    )
+    notifier.finish()
+    assert out.getvalue() == printed  # summed up once; the next run starts afresh
