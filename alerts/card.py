@@ -23,7 +23,7 @@ from gripewatch.alerts.reply import first_response_p90, suggested_reply
 from gripewatch.config import Settings
 from gripewatch.models import Case, CaseEvent, Mention
 
-__all__ = ["ACTIONS", "CaseEvent", "card_payload", "escalation_post", "event", "note", "refresh", "who"]
+__all__ = ["ACTIONS", "CaseEvent", "card_payload", "escalation_post", "event", "note", "record", "refresh", "who"]
 
 _VERBS = {
     "opened": "opened",
@@ -55,10 +55,17 @@ _VERBS = {
 
 
 def event(session: Session, case: Case, kind: str, actor: str, now: datetime, **detail: Any) -> CaseEvent:
-    """Record one change in the audit trail."""
+    """Record one change in the audit trail (written at once: its id is known)."""
+    ev = record(session, case, kind, actor, now, **detail)
+    session.flush()
+    return ev
+
+
+def record(session: Session, case: Case, kind: str, actor: str, now: datetime, **detail: Any) -> CaseEvent:
+    """Record one change in the audit trail, written with the session's next flush (in the order recorded;
+    the pipeline routes a page's mentions with a flush per step, not per event)."""
     ev = CaseEvent(case_id=case.id, at=now, actor=actor, kind=kind, detail=detail)
     session.add(ev)
-    session.flush()
     return ev
 
 

@@ -161,7 +161,7 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
     analysis = mention.analysis or {}
     channel = route(settings, case.brand, case.severity, analysis.get("topics", []), analysis.get("escalation", []))
     case.slack_channel = None
-    card.event(
+    card.record(
         session,
         case,
         "opened",
@@ -174,12 +174,11 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
     agent = assign.pick(session, settings, now) if settings.staff else None
     if agent is not None:
         case.assignee = agent.slack_id
-        card.event(session, case, "assigned", "gripewatch", now, to=agent.slack_id)
+        card.record(session, case, "assigned", "gripewatch", now, to=agent.slack_id)
     elif settings.staff:
-        card.event(session, case, "queued", "gripewatch", now, reason="every on-shift agent is at capacity")
+        card.record(session, case, "queued", "gripewatch", now, reason="every on-shift agent is at capacity")
     sla.plan(case, settings)
-    session.flush()
-    payload = card.card_payload(session, case, settings, now)
+    payload = card.card_payload(session, case, settings, now)  # its first query writes the case (autoflush)
     if settings.staff and agent is None:
         payload["queue_note"] = "Unassigned: every on-shift agent is at capacity — waiting in the queue."
     incident = incidents.consider(session, case, mention, settings, now)
@@ -207,7 +206,7 @@ def attach(session: Session, case: Case, mention: Mention, settings: Settings, n
         case.severity = mention.severity
     before = case.priority
     raised = _rescore(case, mention, settings, now)
-    ev = card.event(session, case, "mention_added", "gripewatch", now, mention_id=mention.id)
+    ev = card.record(session, case, "mention_added", "gripewatch", now, mention_id=mention.id)
     if (case.backfill or case.incident_id) and not incidents.has_card(session, case):
         # no card of its own yet: a backlog customer who is here now, or an incident member who became urgent
         if (case.backfill and not case.incident_id and not is_backfill(mention, settings, now)) or (
@@ -219,7 +218,7 @@ def attach(session: Session, case: Case, mention: Mention, settings: Settings, n
             if incident is not None:
                 incidents.render(session, incident, settings, now)
     if raised:
-        card.event(session, case, "priority_raised", "gripewatch", now, before=before, after=case.priority)
+        card.record(session, case, "priority_raised", "gripewatch", now, before=before, after=case.priority)
         sla.plan(case, settings)
     else:  # more points, same level: waiting now reaches the next level sooner
         sla.schedule(case, settings)
@@ -245,7 +244,7 @@ def after_resolution(session: Session, case: Case, mention: Mention, settings: S
     # asked of the database, not of ``case.events``: a case held across a page's mentions keeps a stale list
     said = select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.kind == "satisfaction").limit(1)
     if session.scalar(said) is None:
-        card.event(
+        card.record(
             session,
             case,
             "satisfaction",
@@ -260,7 +259,7 @@ def after_resolution(session: Session, case: Case, mention: Mention, settings: S
         mention.case_id = case.id
         return True
     case.status, case.resolved_at, case.updated_at = "acknowledged" if case.assignee else "new", None, now
-    card.event(session, case, "reopened", "gripewatch", now, mention_id=mention.id)
+    card.record(session, case, "reopened", "gripewatch", now, mention_id=mention.id)
     case.sla = {}
     sla.plan(case, settings, start=min(mention.created_at, now))
     attach(session, case, mention, settings, now)
@@ -272,7 +271,7 @@ def record_brand_reply(session: Session, case: Case, mention: Mention, now: date
     mention.case_id = case.id
     if case.first_response_at is None:
         case.first_response_at = mention.created_at
-        ev = card.event(
+        ev = card.record(
             session,
             case,
             "first_response",
