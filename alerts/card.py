@@ -66,6 +66,8 @@ def record(session: Session, case: Case, kind: str, actor: str, now: datetime, *
     the pipeline routes a page's mentions with a flush per step, not per event)."""
     ev = CaseEvent(case_id=case.id, at=now, actor=actor, kind=kind, detail=detail)
     session.add(ev)
+    if (page := memo.current(session)) is not None:
+        page.recorded.add(ev)
     return ev
 
 
@@ -177,6 +179,8 @@ def _reply_actions(session: Session, case: Case, settings: Settings) -> list[str
 def _replies(session: Session, case: Case) -> list[dict[str, Any]]:
     from gripewatch.models import Reply
 
+    if (page := memo.current(session)) is not None and page.has_no_replies(case.id):
+        return []  # the page read which of its cases have replies (a new case has none)
     rows = session.scalars(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id)).all()
     return [
         {"id": r.id, "status": r.status, "public": r.public, "writer": r.writer, "url": r.url, "platform": r.platform}
@@ -189,7 +193,10 @@ def refresh(session: Session, case: Case, settings: Settings, now: datetime, cau
     session.flush()
     payload = card_payload(session, case, settings, now)
     payload["last_change"] = f"{_VERBS.get(cause.kind, cause.kind)} by {who(cause.actor)}"
-    enqueue(session, f"card:{case.id}:{cause.id}", "card_update", case.slack_channel or "", payload, case, now)
+    key = f"card:{case.id}:{cause.id}"
+    if (page := memo.current(session)) is not None and page.fresh_event(cause):
+        page.keys.add(key)  # an event of this page: no row can have its key yet
+    enqueue(session, key, "card_update", case.slack_channel or "", payload, case, now)
 
 
 def note(session: Session, case: Case, key: str, text: str, title: str = "", at: datetime | None = None) -> None:

@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gripewatch.models import OPEN_STATUSES, Author, Case, Outbox
+from gripewatch.alerts.copies import WINDOW, Copies
+from gripewatch.models import OPEN_STATUSES, Author, Case, Incident, Outbox, Reply
 
 _KEY = "gripewatch.page_memo"
 #: the statuses a pipeline route looks for (open, or resolved for a reopening)
@@ -39,6 +41,11 @@ class PageMemo:
     keys: set[str] = field(default_factory=set)  # outbox keys looked up (present or not)
     existing: set[str] = field(default_factory=set)  # of those, the ones with a row
     p90: dict[str, timedelta | None] = field(default_factory=dict)
+    known: set[int] = field(default_factory=set)  # ids of the cases above (loaded or opened by the page)
+    replied: set[int] = field(default_factory=set)  # of those, the ones with a staff reply
+    recorded: set[Any] = field(default_factory=set)  # case events recorded by the page (new ids)
+    incidents: dict[str | None, list[Incident]] | None = None  # brand -> live incidents (when loaded)
+    copies: Copies | None = None  # the page's posts by fingerprint (alerts.copies), when routing a page
 
     def load(self, s: Session, authors: Iterable[Author], keys: Iterable[str]) -> None:
         """The page's customers, their linked identities and cases, and which of ``keys`` are queued already."""
@@ -67,9 +74,15 @@ class PageMemo:
             self.cases[x] = []
         if ids:
             rows = s.scalars(select(Case).where(Case.author_id.in_(ids), Case.status.in_(ROUTED)).order_by(Case.id))
+            found = []
             for c in rows:
                 if c.author_id is not None:
                     self.cases[c.author_id].append(c)
+                    found.append(c.id)
+            for i in range(0, len(found), 500):
+                chunk = found[i : i + 500]
+                self.replied.update(s.scalars(select(Reply.case_id).where(Reply.case_id.in_(chunk)).distinct()))
+            self.known.update(found)
 
     def customer_ids(self, s: Session, author_id: int) -> list[int]:
         if author_id not in self.linked:
@@ -89,8 +102,37 @@ class PageMemo:
         return max(found, key=lambda c: c.id) if found else None
 
     def add_case(self, case: Case) -> None:
+        """A case the page opened (it has no reply yet)."""
+        self.known.add(case.id)
         if case.author_id is not None and case.author_id in self.cases:
             self.cases[case.author_id].append(case)
+
+    def has_no_replies(self, case_id: int) -> bool:
+        return case_id in self.known and case_id not in self.replied
+
+    def live_incidents(self, s: Session, brand: str | None, live: tuple[str, ...]) -> list[Incident]:
+        """The brand's live incidents (the page's brands read in one query; ones the page forms are added)."""
+        if self.incidents is None:
+            self.incidents = {}
+            for inc in s.scalars(select(Incident).where(Incident.status.in_(live)).order_by(Incident.id)):
+                self.incidents.setdefault(inc.brand, []).append(inc)
+        return self.incidents.get(brand, [])
+
+    def add_incident(self, inc: Incident) -> None:
+        if self.incidents is not None:
+            self.incidents.setdefault(inc.brand, []).append(inc)
+
+    def fresh_event(self, ev: Any) -> bool:
+        """Whether ``ev`` was recorded by this page (its id is new: no outbox key can name it yet)."""
+        return ev in self.recorded
+
+    def could_be_incident(self, brand: str | None, fingerprint: str, at: datetime, window: timedelta, n: int) -> bool:
+        """False when fewer than ``n`` customers posted this text around ``at`` (no query needed to know it):
+        the page's copies hold every post with its fingerprint within ``copies.WINDOW`` of the page."""
+        if self.copies is None or window > WINDOW:
+            return True
+        near = [p for p in self.copies.seen.get((brand, fingerprint), []) if abs(p.created_at - at) <= window]
+        return len({p.author_id if p.author_id is not None else -1 - i for i, p in enumerate(near)}) >= n
 
     def exists(self, s: Session, key: str) -> bool:
         if key not in self.keys:

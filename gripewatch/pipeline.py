@@ -304,6 +304,7 @@ def _store_in(
             m.analysis = {**detail, **ids}
     run.stored += len(stored)
     page.load(s, [a for a in who if a is not None], _outbox_keys(source.name, stored))
+    page.copies = seen
     replies: list[tuple[Mention, Incoming]] = []
     for m, item in zip(stored, fresh, strict=True):
         if m.is_own:
