@@ -81,9 +81,14 @@ def who(actor: str) -> str:
 
 def lead_mention(session: Session, case: Case) -> Mention | None:
     """The post the card quotes: the most severe complaint of the case, else the first mention."""
-    ms = session.scalars(select(Mention).where(Mention.case_id == case.id).order_by(Mention.id)).all()
+    ms = session.execute(  # the scores only (a case's posts are loaded one, not all, with their payloads)
+        select(Mention.id, Mention.is_complaint, Mention.complaint_probability)
+        .where(Mention.case_id == case.id)
+        .order_by(Mention.id)
+    ).all()
     complaints = [m for m in ms if m.is_complaint] or list(ms)
-    return max(complaints, key=lambda m: m.complaint_probability or 0) if complaints else None
+    best = max(complaints, key=lambda m: m.complaint_probability or 0) if complaints else None
+    return session.get(Mention, best.id) if best is not None else None
 
 
 def card_payload(
