@@ -25,14 +25,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from gripewatch.alerts import answer, backfill, cases, copies, memo
-from gripewatch.analysis import Analysis, analyse_batch
 from gripewatch.brands import BrandMatcher
 from gripewatch.collectors import REGISTRY
 from gripewatch.collectors.base import Mention as Incoming
@@ -43,6 +42,9 @@ from gripewatch.db import Database
 from gripewatch.errors import RateLimited, SourceError
 from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, Mention, SourceState, utcnow
 from gripewatch.quarantine import quarantine
+
+if TYPE_CHECKING:
+    from gripewatch.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +252,8 @@ def _store_in(
     owns = [it.is_own or matcher.is_own(b, it.platform, it.author_handle) for b, it in zip(brands, fresh, strict=True)]
     who = [authors.get((it.platform, k)) if (k := _author_key(it)) else None for it in fresh]
     priors = _prior_contacts(s, who, brands)
+    from gripewatch.analysis import analyse_batch  # the model loads with the first page, not on a run with none
+
     results = analyse_batch(texts, settings.analysis_settings(), prior_contacts=priors, own_post=owns)
     seen = copies.Copies.load(s, {r.fingerprint for r in results if r.fingerprint}, [it.created_at for it in fresh])
     stored: list[Mention] = []
@@ -498,6 +502,8 @@ def _apply_edits(
     todo = [(m, it) for m, it in todo if not (m.raw or {}).get("erased")]  # forgotten on request: stays so
     if not todo:
         return
+    from gripewatch.analysis import analyse_batch
+
     results = analyse_batch([it.text for _, it in todo], settings.analysis_settings())
     for (m, it), result in zip(todo, results, strict=True):
         was_complaint = m.is_complaint
