@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, select, update
 from sqlalchemy import case as sa_case
 from sqlalchemy.orm import Session
 
@@ -154,7 +154,7 @@ class _CaseMsg:
     incident_id: int | None
 
 
-def _load(s: Session, ids: list[int]) -> tuple[list[_Row], dict[int, _CaseMsg]]:
+def _load(s: Connection, ids: list[int]) -> tuple[list[_Row], dict[int, _CaseMsg]]:
     """The rows ``ids`` (in that order) and their cases' messages, in two queries."""
     cols = (Outbox.id, Outbox.key, Outbox.kind, Outbox.channel, Outbox.payload, Outbox.case_id)
     got = {
@@ -194,11 +194,17 @@ def _dispatch_rows(
     paced: set[int] = set()  # units waiting for their channel in this pass
     full: set[str] = set()  # channels without room in this pass: their less urgent rows must not overtake
     wait: float | None = None
-    done: list[Callable[[Session], None]] = []  # outcomes not yet committed (written with the next attempt)
-    with sessions() as s:
-        rows, msgs = _load(s, ids)
+    done: list[Callable[[Connection], None]] = []  # outcomes not yet committed (written with the next attempt)
     incidents: dict[int, tuple[str | None, str | None]] = {}  # incident id -> (channel, ts)
+    with sessions() as first:
+        bind = first.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    # one connection for the pass (no pool check-out and ping per row), one short transaction per row
+    # (none is open while sending)
+    s = engine.connect()
     try:
+        with s.begin():
+            rows, msgs = _load(s, ids)
         for row in rows:
             unit = _unit(row)
             if unit is not None and unit in paced:
@@ -211,13 +217,13 @@ def _dispatch_rows(
                 continue
             msg = msgs.get(row.case_id) if row.case_id is not None else None
             incident: tuple[str | None, str | None] | None = None
-            with sessions() as s, s.begin():
+            with s.begin():
                 for write in done:
                     write(s)
                 done.clear()
                 if _cardless(s, row, msg):  # a backlog or incident case without a card of its own
                     skipped = {"skipped": "the case has no card of its own"}
-                    s.connection().execute(_SKIP, {"rid": row.id, "at": now(), "res": skipped})
+                    s.execute(_SKIP, {"rid": row.id, "at": now(), "res": skipped})
                     continue
                 if row.kind in INCIDENT_KINDS:
                     incident = _incident(s, incidents, row.payload.get("incident_id"))
@@ -235,7 +241,7 @@ def _dispatch_rows(
                         paced.add(unit)
                     continue
                 # Any earlier attempt may have landed (a 5xx or a dropped connection can follow a post): look first.
-                attempts = s.connection().execute(_CLAIM, {"rid": row.id}).scalar()
+                attempts = s.execute(_CLAIM, {"rid": row.id}).scalar()
                 if attempts is None:  # delivered or given up meanwhile (another dispatcher)
                     continue
             # The attempt is committed before sending: if we die mid-send the row is "in doubt".
@@ -270,10 +276,13 @@ def _dispatch_rows(
             done.append(_delivered(row, delivery, now(), msg, incidents))
             result.sent += 1
     finally:
-        if done:
-            with sessions() as s, s.begin():
-                for write in done:
-                    write(s)
+        try:
+            if done:
+                with s.begin():
+                    for write in done:
+                        write(s)
+        finally:
+            s.close()
     return wait
 
 
@@ -307,7 +316,7 @@ def _delivered(
     at: datetime,
     msg: _CaseMsg | None,
     incidents: dict[int, tuple[str | None, str | None]],
-) -> Callable[[Session], None]:
+) -> Callable[[Connection], None]:
     """Note the delivery where the next rows of the pass see it; return the write that records it."""
     new_case = row.kind == "new_case" and row.case_id is not None and bool(delivery.ts)
     if new_case and msg is not None and msg.slack_ts is None:
@@ -316,8 +325,7 @@ def _delivered(
     if inc_id is not None:
         incidents.pop(int(inc_id), None)  # read again: the card's message is stored below
 
-    def write(s: Session) -> None:
-        c = s.connection()
+    def write(c: Connection) -> None:
         c.execute(_SENT, {"rid": row.id, "at": at, "res": {"channel": delivery.channel, "ts": delivery.ts}})
         if new_case:
             c.execute(_CASE_MSG, {"rid": row.case_id, "ch": delivery.channel, "ts": delivery.ts})
@@ -328,7 +336,7 @@ def _delivered(
 
 
 def _incident(
-    s: Session, known: dict[int, tuple[str | None, str | None]], incident_id: Any
+    s: Connection, known: dict[int, tuple[str | None, str | None]], incident_id: Any
 ) -> tuple[str | None, str | None] | None:
     """The incident's card message (channel, ts), read once per pass until its card is posted."""
     if incident_id is None:
@@ -356,7 +364,7 @@ def _unit(row: _Row) -> int | None:
     return None
 
 
-def _cardless(s: Session, row: _Row, msg: _CaseMsg | None) -> bool:
+def _cardless(s: Connection, row: _Row, msg: _CaseMsg | None) -> bool:
     """A thread message (update, note) of a backfill case that never got a card: it has nowhere to go."""
     if row.kind not in THREADED or msg is None or msg.slack_ts or not (msg.backfill or msg.incident_id):
         return False
