@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gripewatch.alerts.copies import WINDOW, Copies
-from gripewatch.models import OPEN_STATUSES, Author, Case, Incident, Outbox, Reply
+from gripewatch.models import OPEN_STATUSES, Author, Case, Incident, Mention, Outbox, Reply
 
 _KEY = "gripewatch.page_memo"
 #: the statuses a pipeline route looks for (open, or resolved for a reopening)
@@ -46,6 +46,8 @@ class PageMemo:
     recorded: set[Any] = field(default_factory=set)  # case events recorded by the page (new ids)
     incidents: dict[str | None, list[Incident]] | None = None  # brand -> live incidents (when loaded)
     copies: Copies | None = None  # the page's posts by fingerprint (alerts.copies), when routing a page
+    asked: set[tuple[str, str]] = field(default_factory=set)  # (platform, external id) a brand reply answers
+    answered: dict[tuple[str, str], Mention] = field(default_factory=dict)  # of those, the customer posts with a case
 
     def load(self, s: Session, authors: Iterable[Author], keys: Iterable[str]) -> None:
         """The page's customers, their linked identities and cases, and which of ``keys`` are queued already."""
@@ -83,6 +85,26 @@ class PageMemo:
                 chunk = found[i : i + 500]
                 self.replied.update(s.scalars(select(Reply.case_id).where(Reply.case_id.in_(chunk)).distinct()))
             self.known.update(found)
+
+    def load_answered(self, s: Session, targets: list[tuple[str, str]]) -> None:
+        """The customer posts with a case that the page's brand replies answer (read after the page's other
+        posts were routed, so a post of the same page counts), the first stored of each."""
+        todo = sorted(set(targets) - self.asked)
+        for i in range(0, len(todo), 500):
+            chunk = todo[i : i + 500]
+            rows = s.scalars(
+                select(Mention)
+                .where(
+                    Mention.external_id.in_({ext for _, ext in chunk}),
+                    Mention.platform.in_({p for p, _ in chunk}),
+                    Mention.case_id.is_not(None),
+                    Mention.is_own.is_(False),
+                )
+                .order_by(Mention.id)
+            )
+            for m in rows:
+                self.answered.setdefault((m.platform, m.external_id), m)
+            self.asked.update(chunk)
 
     def customer_ids(self, s: Session, author_id: int) -> list[int]:
         if author_id not in self.linked:

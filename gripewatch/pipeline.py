@@ -315,6 +315,8 @@ def _store_in(
             replies.append((m, item))
         else:
             _route(s, settings, m, item, run, now)
+    if replies:  # the posts the page's brand replies answer, looked up in one query (external_id has no index)
+        page.load_answered(s, [(m.platform, ext) for m, item in replies for ext in _reply_targets(item)])
     for m, item in replies:  # after the page's other posts, so a reply finds the post it answers
         _route(s, settings, m, item, run, now)
     s.flush()
@@ -442,10 +444,18 @@ def _prior_contacts(s: Session, authors: list[Author | None], brands: list[str |
     return [counts.get((a.id, b), 0) if a is not None else 0 for a, b in zip(authors, brands, strict=True)]
 
 
+def _reply_targets(item: Incoming) -> list[str]:
+    return [ext for ext in (item.in_reply_to, item.conversation_id) if ext and ext != item.external_id]
+
+
 def _answered(s: Session, m: Mention, item: Incoming) -> Mention | None:
     """The customer post (with a case) a brand post replies to: its parent, else its thread's root."""
-    for ext in (item.in_reply_to, item.conversation_id):
-        if not ext or ext == item.external_id:
+    page = memo.current(s)
+    for ext in _reply_targets(item):
+        if page is not None and (m.platform, ext) in page.asked:
+            replied = page.answered.get((m.platform, ext))
+            if replied is not None:
+                return replied
             continue
         replied = s.scalars(
             select(Mention).where(
