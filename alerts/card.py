@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import ACTIONS, mrkdwn
+from gripewatch.alerts import ACTIONS, memo, mrkdwn
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.alerts.reply import first_response_p90, suggested_reply
 from gripewatch.config import Settings
 from gripewatch.models import Case, CaseEvent, Mention
 
-__all__ = ["ACTIONS", "CaseEvent", "card_payload", "escalation_post", "event", "note", "refresh", "who"]
+__all__ = ["ACTIONS", "CaseEvent", "card_payload", "escalation_post", "event", "note", "record", "refresh", "who"]
 
 _VERBS = {
     "opened": "opened",
@@ -55,10 +55,19 @@ _VERBS = {
 
 
 def event(session: Session, case: Case, kind: str, actor: str, now: datetime, **detail: Any) -> CaseEvent:
-    """Record one change in the audit trail."""
+    """Record one change in the audit trail (written at once: its id is known)."""
+    ev = record(session, case, kind, actor, now, **detail)
+    session.flush()
+    return ev
+
+
+def record(session: Session, case: Case, kind: str, actor: str, now: datetime, **detail: Any) -> CaseEvent:
+    """Record one change in the audit trail, written with the session's next flush (in the order recorded;
+    the pipeline routes a page's mentions with a flush per step, not per event)."""
     ev = CaseEvent(case_id=case.id, at=now, actor=actor, kind=kind, detail=detail)
     session.add(ev)
-    session.flush()
+    if (page := memo.current(session)) is not None:
+        page.recorded.add(ev)
     return ev
 
 
@@ -72,9 +81,14 @@ def who(actor: str) -> str:
 
 def lead_mention(session: Session, case: Case) -> Mention | None:
     """The post the card quotes: the most severe complaint of the case, else the first mention."""
-    ms = session.scalars(select(Mention).where(Mention.case_id == case.id).order_by(Mention.id)).all()
+    ms = session.execute(  # the scores only (a case's posts are loaded one, not all, with their payloads)
+        select(Mention.id, Mention.is_complaint, Mention.complaint_probability)
+        .where(Mention.case_id == case.id)
+        .order_by(Mention.id)
+    ).all()
     complaints = [m for m in ms if m.is_complaint] or list(ms)
-    return max(complaints, key=lambda m: m.complaint_probability or 0) if complaints else None
+    best = max(complaints, key=lambda m: m.complaint_probability or 0) if complaints else None
+    return session.get(Mention, best.id) if best is not None else None
 
 
 def card_payload(
@@ -92,13 +106,16 @@ def card_payload(
     a = case.author
     analysis = (m.analysis if m else None) or {}
     events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).all()
-    p90 = (
-        p90_of(case.priority)
-        if p90_of is not None
-        else first_response_p90(
-            session, case.priority, now, settings.cases.p90_window_days, settings.cases.p90_min_samples
-        )
-    )
+
+    def measure() -> timedelta | None:
+        c = settings.cases
+        return first_response_p90(session, case.priority, now, c.p90_window_days, c.p90_min_samples)
+
+    page = memo.current(session)
+    if p90_of is not None:
+        p90 = p90_of(case.priority)
+    else:
+        p90 = page.first_response_p90(case.priority, measure) if page is not None else measure()
     staff = {s.slack_id: s.name for s in settings.staff}
     sla = case.sla or {}
     since = case.customer_since or case.opened_at
@@ -167,6 +184,8 @@ def _reply_actions(session: Session, case: Case, settings: Settings) -> list[str
 def _replies(session: Session, case: Case) -> list[dict[str, Any]]:
     from gripewatch.models import Reply
 
+    if (page := memo.current(session)) is not None and page.has_no_replies(case.id):
+        return []  # the page read which of its cases have replies (a new case has none)
     rows = session.scalars(select(Reply).where(Reply.case_id == case.id).order_by(Reply.id)).all()
     return [
         {"id": r.id, "status": r.status, "public": r.public, "writer": r.writer, "url": r.url, "platform": r.platform}
@@ -179,7 +198,10 @@ def refresh(session: Session, case: Case, settings: Settings, now: datetime, cau
     session.flush()
     payload = card_payload(session, case, settings, now)
     payload["last_change"] = f"{_VERBS.get(cause.kind, cause.kind)} by {who(cause.actor)}"
-    enqueue(session, f"card:{case.id}:{cause.id}", "card_update", case.slack_channel or "", payload, case, now)
+    key = f"card:{case.id}:{cause.id}"
+    if (page := memo.current(session)) is not None and page.fresh_event(cause):
+        page.keys.add(key)  # an event of this page: no row can have its key yet
+    enqueue(session, key, "card_update", case.slack_channel or "", payload, case, now)
 
 
 def note(session: Session, case: Case, key: str, text: str, title: str = "", at: datetime | None = None) -> None:

@@ -22,11 +22,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import assign, card, incidents, sla
+from gripewatch.alerts import assign, card, incidents, memo, sla
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.alerts.priority import RANK, Facts, merge, score
 from gripewatch.config import Settings
-from gripewatch.models import OPEN_STATUSES, Author, Case, Incident, Mention
+from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, Incident, Mention
 
 #: Escalation triggers whose cases go straight to the escalations channel (a manager is asked for, or a
 #: legal or safety risk); churn intent and repeated contact raise priority but stay with the team.
@@ -45,6 +45,9 @@ def customer_author_ids(session: Session, author_id: int | None) -> list[int]:
 
 def case_for(session: Session, mention: Mention, statuses: tuple[str, ...] = OPEN_STATUSES) -> Case | None:
     """The customer's newest case with this brand in ``statuses``: by author, linked identity or conversation."""
+    page = memo.current(session)
+    if page is not None and mention.author_id is not None and set(statuses) <= set(memo.ROUTED):
+        return page.newest_case(session, mention.author_id, mention.brand, statuses)  # looked up once per page
     ids = customer_author_ids(session, mention.author_id)
     if ids:
         found = session.scalars(
@@ -151,12 +154,14 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
     )
     session.add(case)
     session.flush()
+    if (page := memo.current(session)) is not None:
+        page.add_case(case)
     mention.case_id = case.id
     _rescore(case, mention, settings, now)
     analysis = mention.analysis or {}
     channel = route(settings, case.brand, case.severity, analysis.get("topics", []), analysis.get("escalation", []))
     case.slack_channel = None
-    card.event(
+    card.record(
         session,
         case,
         "opened",
@@ -169,12 +174,11 @@ def open_case(session: Session, mention: Mention, settings: Settings, now: datet
     agent = assign.pick(session, settings, now) if settings.staff else None
     if agent is not None:
         case.assignee = agent.slack_id
-        card.event(session, case, "assigned", "gripewatch", now, to=agent.slack_id)
+        card.record(session, case, "assigned", "gripewatch", now, to=agent.slack_id)
     elif settings.staff:
-        card.event(session, case, "queued", "gripewatch", now, reason="every on-shift agent is at capacity")
+        card.record(session, case, "queued", "gripewatch", now, reason="every on-shift agent is at capacity")
     sla.plan(case, settings)
-    session.flush()
-    payload = card.card_payload(session, case, settings, now)
+    payload = card.card_payload(session, case, settings, now)  # its first query writes the case (autoflush)
     if settings.staff and agent is None:
         payload["queue_note"] = "Unassigned: every on-shift agent is at capacity — waiting in the queue."
     incident = incidents.consider(session, case, mention, settings, now)
@@ -202,7 +206,7 @@ def attach(session: Session, case: Case, mention: Mention, settings: Settings, n
         case.severity = mention.severity
     before = case.priority
     raised = _rescore(case, mention, settings, now)
-    ev = card.event(session, case, "mention_added", "gripewatch", now, mention_id=mention.id)
+    ev = card.record(session, case, "mention_added", "gripewatch", now, mention_id=mention.id)
     if (case.backfill or case.incident_id) and not incidents.has_card(session, case):
         # no card of its own yet: a backlog customer who is here now, or an incident member who became urgent
         if (case.backfill and not case.incident_id and not is_backfill(mention, settings, now)) or (
@@ -214,7 +218,7 @@ def attach(session: Session, case: Case, mention: Mention, settings: Settings, n
             if incident is not None:
                 incidents.render(session, incident, settings, now)
     if raised:
-        card.event(session, case, "priority_raised", "gripewatch", now, before=before, after=case.priority)
+        card.record(session, case, "priority_raised", "gripewatch", now, before=before, after=case.priority)
         sla.plan(case, settings)
     else:  # more points, same level: waiting now reaches the next level sooner
         sla.schedule(case, settings)
@@ -237,8 +241,10 @@ def after_resolution(session: Session, case: Case, mention: Mention, settings: S
     """
     if case.resolved_at is None or now - case.resolved_at > timedelta(days=settings.cases.reopen_days):
         return False
-    if not any(e.kind == "satisfaction" for e in case.events):
-        card.event(
+    # asked of the database, not of ``case.events``: a case held across a page's mentions keeps a stale list
+    said = select(CaseEvent.id).where(CaseEvent.case_id == case.id, CaseEvent.kind == "satisfaction").limit(1)
+    if session.scalar(said) is None:
+        card.record(
             session,
             case,
             "satisfaction",
@@ -253,7 +259,7 @@ def after_resolution(session: Session, case: Case, mention: Mention, settings: S
         mention.case_id = case.id
         return True
     case.status, case.resolved_at, case.updated_at = "acknowledged" if case.assignee else "new", None, now
-    card.event(session, case, "reopened", "gripewatch", now, mention_id=mention.id)
+    card.record(session, case, "reopened", "gripewatch", now, mention_id=mention.id)
     case.sla = {}
     sla.plan(case, settings, start=min(mention.created_at, now))
     attach(session, case, mention, settings, now)
@@ -265,7 +271,7 @@ def record_brand_reply(session: Session, case: Case, mention: Mention, now: date
     mention.case_id = case.id
     if case.first_response_at is None:
         case.first_response_at = mention.created_at
-        ev = card.event(
+        ev = card.record(
             session,
             case,
             "first_response",

@@ -23,14 +23,38 @@ from gripewatch.terminal import visible_all
 _COLOURS = {"critical": "bold red", "high": "red", "normal": "yellow", "low": "cyan"}
 
 
+#: cards shown in full per delivery run by ``run-once`` and ``serve`` (``make_notifier``); a big replay's
+#: other alerts are counted and summed up in one line (``finish``), so printing never holds delivery up
+SUMMARY_AFTER = 50
+
+
 class ConsoleNotifier:
-    def __init__(self, console: Console | None = None) -> None:
+    """Prints each alert as a card; with ``max_cards``, only that many per run and a summary of the rest."""
+
+    def __init__(self, console: Console | None = None, max_cards: int | None = None) -> None:
         self.console = console or Console(highlight=False, soft_wrap=False)
         self._ids = itertools.count(1)
+        self.max_cards = max_cards
+        self.shown = 0
+        self.unshown: dict[str, int] = {}  # kind -> alerts delivered but not printed since the last summary
 
     def send(self, alert: Alert) -> Delivery:
-        self.console.print(render(alert))
+        if self.max_cards is None or self.shown < self.max_cards:
+            self.console.print(render(alert))
+            self.shown += 1
+        else:
+            self.unshown[alert.kind] = self.unshown.get(alert.kind, 0) + 1
         return Delivery(channel=alert.channel, ts=alert.thread_ts or f"console.{next(self._ids)}")
+
+    def finish(self) -> None:
+        """One line for the alerts delivered but not printed in this run; the next run starts afresh."""
+        if self.unshown:
+            kinds = ", ".join(f"{k} {n:,}" for k, n in sorted(self.unshown.items()))
+            total = sum(self.unshown.values())
+            self.console.print(
+                f"… and {total:,} more alerts, not printed one by one ({kinds}): `gripewatch cases list` shows them"
+            )
+        self.shown, self.unshown = 0, {}
 
 
 def _who(p: dict) -> str:  # type: ignore[type-arg]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeGuard
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,5 +84,24 @@ class Copies:
         return dup, copy
 
     def add(self, brand: str | None, fingerprint: str, text: str, m: Mention) -> None:
+        self.add_seen(brand, fingerprint, text, Seen(m.id, m.author_id, m.created_at))
+
+    def add_seen(self, brand: str | None, fingerprint: str, text: str, post: Seen) -> None:
         if fingerprint and long_enough(text):
-            self.seen.setdefault((brand, fingerprint), []).append(Seen(m.id, m.author_id, m.created_at))
+            self.seen.setdefault((brand, fingerprint), []).append(post)
+
+
+# A post of the page being stored, before the page is inserted, is known by its place in the page:
+# ``in_page(n)`` is a stand-in id (negative, so never a row's), replaced by the row's id once inserted.
+
+
+def in_page(n: int) -> int:
+    return -1 - n
+
+
+def is_in_page(post_id: object) -> TypeGuard[int]:
+    return isinstance(post_id, int) and post_id < 0
+
+
+def page_index(post_id: int) -> int:
+    return -1 - post_id

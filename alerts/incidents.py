@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import card, copies, sla
+from gripewatch.alerts import card, copies, memo, sla
 from gripewatch.alerts.outbox import enqueue
 from gripewatch.config import Settings
 from gripewatch.errors import GripewatchError
@@ -64,12 +64,17 @@ def consider(session: Session, case: Case, mention: Mention, settings: Settings,
     keys = [f"spike:{t}" for t in [*(mention.analysis or {}).get("topics", []), "*"]]
     if mention.fingerprint and copies.long_enough(mention.text):
         keys.insert(0, f"copy:{mention.fingerprint}")
-    live = session.scalars(
-        select(Incident)
-        .where(Incident.brand == case.brand, Incident.key.in_(keys), Incident.status.in_(LIVE))
-        .order_by(Incident.id)
-        .limit(1)
-    ).first()
+    page = memo.current(session)
+    if page is not None:  # the live incidents are read once per page
+        found = [i for i in page.live_incidents(session, case.brand, LIVE) if i.key in keys and i.status in LIVE]
+        live = found[0] if found else None
+    else:
+        live = session.scalars(
+            select(Incident)
+            .where(Incident.brand == case.brand, Incident.key.in_(keys), Incident.status.in_(LIVE))
+            .order_by(Incident.id)
+            .limit(1)
+        ).first()
     if live is not None:
         _join(session, live, [case], now)
         render(session, live, settings, now)
@@ -77,6 +82,9 @@ def consider(session: Session, case: Case, mention: Mention, settings: Settings,
     if not keys[0].startswith("copy:"):
         return None
     window = timedelta(minutes=cfg.window_minutes)
+    fp = mention.fingerprint or ""
+    if page is not None and not page.could_be_incident(case.brand, fp, mention.created_at, window, cfg.min_cases):
+        return None
     same_text = select(Mention.case_id).where(
         Mention.brand == case.brand,
         Mention.fingerprint == mention.fingerprint,
@@ -98,6 +106,8 @@ def form(
     inc = Incident(brand=brand, key=key, title=title, status="open", opened_at=now, updated_at=now, detail={})
     session.add(inc)
     session.flush()
+    if (page := memo.current(session)) is not None:
+        page.add_incident(inc)
     _join(session, inc, members, now)
     # members whose card was queued but never tried: the incident card speaks for them instead
     ids = [c.id for c in members if not _urgent(c)]

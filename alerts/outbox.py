@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection, Engine, Table, bindparam, select, update
 from sqlalchemy import case as sa_case
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts.notify import Alert, Notifier
+from gripewatch.alerts import memo
+from gripewatch.alerts.notify import Alert, Delivery, Notifier
 from gripewatch.alerts.pacing import Pacer, shared
 from gripewatch.config import OutboxConfig
 from gripewatch.errors import NotifyError
@@ -43,8 +44,11 @@ def enqueue(
 
     ``at`` is the time of the change that causes it (the caller's clock; default now): the row is due then.
     """
-    if session.scalar(select(Outbox.id).where(Outbox.key == key)) is not None:
+    page = memo.current(session)
+    if page.exists(session, key) if page is not None else session.scalar(select(Outbox.id).where(Outbox.key == key)):
         return None
+    if page is not None:
+        page.queued(key)
     row = Outbox(
         key=key,
         kind=kind,
@@ -128,6 +132,48 @@ _URGENCY = sa_case(
 )
 
 
+@dataclass
+class _Row:
+    """One due outbox row as the dispatcher reads it (with its case's message, when it has one)."""
+
+    id: int
+    key: str
+    kind: str
+    channel: str
+    payload: dict[str, Any]
+    case_id: int | None
+    attempts: int
+    next_attempt_at: datetime
+
+
+@dataclass
+class _CaseMsg:
+    slack_channel: str | None
+    slack_ts: str | None
+    backfill: bool
+    incident_id: int | None
+
+
+def _load(s: Connection, ids: list[int]) -> tuple[list[_Row], dict[int, _CaseMsg]]:
+    """The rows ``ids`` (in that order) and their cases' messages, in two queries."""
+    cols = (Outbox.id, Outbox.key, Outbox.kind, Outbox.channel, Outbox.payload, Outbox.case_id)
+    got = {
+        r.id: _Row(*r)
+        for r in s.execute(select(*cols, Outbox.attempts, Outbox.next_attempt_at).where(Outbox.id.in_(ids)))
+    }
+    rows = [got[i] for i in ids if i in got]
+    case_ids = {r.case_id for r in rows if r.case_id is not None}
+    msgs = {
+        cid: _CaseMsg(ch, ts, bool(bf), inc)
+        for cid, ch, ts, bf, inc in s.execute(
+            select(Case.id, Case.slack_channel, Case.slack_ts, Case.backfill, Case.incident_id).where(
+                Case.id.in_(case_ids)
+            )
+        )
+    }
+    return rows, msgs
+
+
 def _dispatch_rows(
     sessions: Callable[[], Session],
     notifier: Notifier,
@@ -139,91 +185,169 @@ def _dispatch_rows(
     result: DispatchResult,
     pacer: Pacer | None,
 ) -> float | None:
-    """One pass over ``ids``; the seconds until a channel has room again if a row waited for one, else None."""
+    """One pass over ``ids``; the seconds until a channel has room again if a row waited for one, else None.
+
+    Each row's attempt is committed before it is sent (a row whose sender died mid-send is "in doubt" and
+    looked up before it is sent again), and its outcome after: in the same transaction as the next row's
+    attempt, so a delivery costs one commit and a few statements, never an ORM round trip per row.
+    """
     paced: set[int] = set()  # units waiting for their channel in this pass
     full: set[str] = set()  # channels without room in this pass: their less urgent rows must not overtake
     wait: float | None = None
-    for row_id in ids:
-        with sessions() as s, s.begin():
-            row = s.get(Outbox, row_id, with_for_update=s.get_bind().dialect.name == "postgresql")
-            if row is None or row.sent_at is not None or row.dead:
-                continue
+    done: list[Callable[[Connection], None]] = []  # outcomes not yet committed (written with the next attempt)
+    incidents: dict[int, tuple[str | None, str | None]] = {}  # incident id -> (channel, ts)
+    with sessions() as first:
+        bind = first.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    # one connection for the pass (no pool check-out and ping per row), one short transaction per row
+    # (none is open while sending)
+    s = engine.connect()
+    try:
+        with s.begin():
+            rows, msgs = _load(s, ids)
+        for row in rows:
             unit = _unit(row)
             if unit is not None and unit in paced:
                 continue
             if (unit is not None and unit in held) or row.next_attempt_at > now():
                 result.waiting += 1
-                later.add(row_id)
+                later.add(row.id)
                 if unit is not None:
                     held.add(unit)
                 continue
-            case = s.get(Case, row.case_id) if row.case_id else None
-            if _cardless(s, row, case):  # a backlog or incident case without a card of its own
-                row.sent_at, row.result = now(), {"skipped": "the case has no card of its own"}
-                continue
-            incident = s.get(Incident, row.payload.get("incident_id")) if row.kind in INCIDENT_KINDS else None
-            if row.kind in INCIDENT_THREADED and (incident is None or not incident.slack_ts):
-                result.waiting += 1  # the incident's card is not posted yet
-                later.add(row_id)
-                held.add(unit)  # type: ignore[arg-type]
-                continue
-            channel = (incident.slack_channel or row.channel) if incident is not None else _channel(row, case)
-            if pacer is not None and (channel in full or (room := pacer.wait(channel)) > 0):
-                if channel not in full:
-                    wait = room if wait is None else min(wait, room)
-                    full.add(channel)
+            msg = msgs.get(row.case_id) if row.case_id is not None else None
+            incident: tuple[str | None, str | None] | None = None
+            with s.begin():
+                for write in done:
+                    write(s)
+                done.clear()
+                if _cardless(s, row, msg):  # a backlog or incident case without a card of its own
+                    skipped = {"skipped": "the case has no card of its own"}
+                    s.execute(_SKIP, {"rid": row.id, "at": now(), "res": skipped})
+                    continue
+                if row.kind in INCIDENT_KINDS:
+                    incident = _incident(s, incidents, row.payload.get("incident_id"))
+                if row.kind in INCIDENT_THREADED and (incident is None or not incident[1]):
+                    result.waiting += 1  # the incident's card is not posted yet
+                    later.add(row.id)
+                    held.add(unit)  # type: ignore[arg-type]
+                    continue
+                channel = (incident[0] or row.channel) if incident is not None else _channel(row, msg)
+                if pacer is not None and (channel in full or (room := pacer.wait(channel)) > 0):
+                    if channel not in full:
+                        wait = room if wait is None else min(wait, room)
+                        full.add(channel)
+                    if unit is not None:
+                        paced.add(unit)
+                    continue
+                # Any earlier attempt may have landed (a 5xx or a dropped connection can follow a post): look first.
+                attempts = s.execute(_CLAIM, {"rid": row.id}).scalar()
+                if attempts is None:  # delivered or given up meanwhile (another dispatcher)
+                    continue
+            # The attempt is committed before sending: if we die mid-send the row is "in doubt".
+            alert = Alert(
+                key=row.key,
+                kind=row.kind,
+                channel=channel,
+                payload=row.payload,
+                case_id=row.case_id,
+                thread_ts=incident[1] if incident is not None else _thread(row, msg),
+                in_doubt=attempts > 1,
+            )
+            if pacer is not None:
+                pacer.take(channel)
+            try:
+                delivery = notifier.send(alert)
+            except NotifyError as e:
+                _failed(sessions, row.id, e, cfg, now())
+                if pacer is not None and e.retry_after is not None:
+                    pacer.hold(channel, e.retry_after)  # Slack's Retry-After wins, for the whole channel
+                result.failed += 1
+                result.errors.append(f"outbox #{row.id}: {e}")
+                if e.config and str(e) not in result.refused:
+                    result.refused.append(str(e))
+                if e.halt:  # every other row would be refused the same way: leave them for the next round
+                    result.halted = True
+                    return None
+                later.add(row.id)
                 if unit is not None:
-                    paced.add(unit)
+                    held.add(unit)
                 continue
-            # Any earlier attempt may have landed (a 5xx or a dropped connection can follow a post): look first.
-            in_doubt = row.attempts > 0
-            row.attempts += 1
-            row.last_error = None
-            s.flush()
-        # The attempt is committed before sending: if we die mid-send the row is "in doubt".
-        alert = Alert(
-            key=row.key,
-            kind=row.kind,
-            channel=channel,
-            payload=row.payload,
-            case_id=row.case_id,
-            thread_ts=incident.slack_ts if incident is not None else _thread(row, case),
-            in_doubt=in_doubt,
-        )
-        if pacer is not None:
-            pacer.take(channel)
+            done.append(_delivered(row, delivery, now(), msg, incidents))
+            result.sent += 1
+    finally:
         try:
-            delivery = notifier.send(alert)
-        except NotifyError as e:
-            _failed(sessions, row_id, e, cfg, now())
-            if pacer is not None and e.retry_after is not None:
-                pacer.hold(channel, e.retry_after)  # Slack's Retry-After wins, for the whole channel
-            result.failed += 1
-            result.errors.append(f"outbox #{row_id}: {e}")
-            if e.config and str(e) not in result.refused:
-                result.refused.append(str(e))
-            if e.halt:  # every other row would be refused the same way: leave them for the next round
-                result.halted = True
-                return None
-            later.add(row_id)
-            if unit is not None:
-                held.add(unit)
-            continue
-        with sessions() as s, s.begin():
-            row = s.get(Outbox, row_id)
-            assert row is not None
-            row.sent_at = now()
-            row.result = {"channel": delivery.channel, "ts": delivery.ts}
-            if row.kind == "new_case" and row.case_id is not None and delivery.ts:
-                c = s.get(Case, row.case_id)
-                if c is not None and c.slack_ts is None:
-                    c.slack_channel, c.slack_ts = delivery.channel, delivery.ts
-            if row.kind == "incident" and delivery.ts:
-                inc = s.get(Incident, row.payload.get("incident_id"))
-                if inc is not None and inc.slack_ts is None:
-                    inc.slack_channel, inc.slack_ts = delivery.channel, delivery.ts
-        result.sent += 1
+            if done:
+                with s.begin():
+                    for write in done:
+                        write(s)
+        finally:
+            s.close()
     return wait
+
+
+# The dispatcher's writes, built once (Core statements on the tables: no ORM work per row).
+_OUT: Table = Outbox.__table__  # type: ignore[assignment]
+_CASES: Table = Case.__table__  # type: ignore[assignment]
+_INCIDENTS: Table = Incident.__table__  # type: ignore[assignment]
+_CLAIM = (
+    update(_OUT)
+    .where(_OUT.c.id == bindparam("rid"), _OUT.c.sent_at.is_(None), _OUT.c.dead.is_(False))
+    .values(attempts=_OUT.c.attempts + 1, last_error=None)
+    .returning(_OUT.c.attempts)
+)
+_SENT = update(_OUT).where(_OUT.c.id == bindparam("rid")).values(sent_at=bindparam("at"), result=bindparam("res"))
+_SKIP = _SENT.where(_OUT.c.sent_at.is_(None))
+_CASE_MSG = (
+    update(_CASES)
+    .where(_CASES.c.id == bindparam("rid"), _CASES.c.slack_ts.is_(None))
+    .values(slack_channel=bindparam("ch"), slack_ts=bindparam("ts"))
+)
+_INCIDENT_MSG = (
+    update(_INCIDENTS)
+    .where(_INCIDENTS.c.id == bindparam("rid"), _INCIDENTS.c.slack_ts.is_(None))
+    .values(slack_channel=bindparam("ch"), slack_ts=bindparam("ts"))
+)
+
+
+def _delivered(
+    row: _Row,
+    delivery: Delivery,
+    at: datetime,
+    msg: _CaseMsg | None,
+    incidents: dict[int, tuple[str | None, str | None]],
+) -> Callable[[Connection], None]:
+    """Note the delivery where the next rows of the pass see it; return the write that records it."""
+    new_case = row.kind == "new_case" and row.case_id is not None and bool(delivery.ts)
+    if new_case and msg is not None and msg.slack_ts is None:
+        msg.slack_channel, msg.slack_ts = delivery.channel, delivery.ts  # its later rows go to this thread
+    inc_id = row.payload.get("incident_id") if row.kind == "incident" and delivery.ts else None
+    if inc_id is not None:
+        incidents.pop(int(inc_id), None)  # read again: the card's message is stored below
+
+    def write(c: Connection) -> None:
+        c.execute(_SENT, {"rid": row.id, "at": at, "res": {"channel": delivery.channel, "ts": delivery.ts}})
+        if new_case:
+            c.execute(_CASE_MSG, {"rid": row.case_id, "ch": delivery.channel, "ts": delivery.ts})
+        if inc_id is not None:
+            c.execute(_INCIDENT_MSG, {"rid": int(inc_id), "ch": delivery.channel, "ts": delivery.ts})
+
+    return write
+
+
+def _incident(
+    s: Connection, known: dict[int, tuple[str | None, str | None]], incident_id: Any
+) -> tuple[str | None, str | None] | None:
+    """The incident's card message (channel, ts), read once per pass until its card is posted."""
+    if incident_id is None:
+        return None
+    i = int(incident_id)
+    if i not in known or not known[i][1]:
+        got = s.execute(select(Incident.slack_channel, Incident.slack_ts).where(Incident.id == i)).first()
+        if got is None:
+            return None
+        known[i] = (got[0], got[1])
+    return known[i]
 
 
 THREADED = ("case_update", "card_update", "note")  # go to the case's message (its thread, or the card itself)
@@ -231,7 +355,7 @@ INCIDENT_KINDS = ("incident", "incident_update", "incident_note")  # an incident
 INCIDENT_THREADED = ("incident_update", "incident_note")
 
 
-def _unit(row: Outbox) -> int | None:
+def _unit(row: _Row) -> int | None:
     """What a row is delivered in order with: its case, or its incident (as a negative number)."""
     if row.case_id is not None:
         return row.case_id
@@ -240,24 +364,24 @@ def _unit(row: Outbox) -> int | None:
     return None
 
 
-def _cardless(s: Session, row: Outbox, case: Case | None) -> bool:
+def _cardless(s: Connection, row: _Row, msg: _CaseMsg | None) -> bool:
     """A thread message (update, note) of a backfill case that never got a card: it has nowhere to go."""
-    if row.kind not in THREADED or case is None or case.slack_ts or not (case.backfill or case.incident_id):
+    if row.kind not in THREADED or msg is None or msg.slack_ts or not (msg.backfill or msg.incident_id):
         return False
-    return s.scalar(select(Outbox.id).where(Outbox.case_id == case.id, Outbox.kind == "new_case").limit(1)) is None
+    return s.scalar(select(Outbox.id).where(Outbox.case_id == row.case_id, Outbox.kind == "new_case").limit(1)) is None
 
 
-def _channel(row: Outbox, case: Case | None) -> str:
-    if row.kind in THREADED and case is not None and case.slack_channel:
-        return case.slack_channel
+def _channel(row: _Row, msg: _CaseMsg | None) -> str:
+    if row.kind in THREADED and msg is not None and msg.slack_channel:
+        return msg.slack_channel
     return row.channel
 
 
-def _thread(row: Outbox, case: Case | None) -> str | None:
-    if case is None or not case.slack_ts:
+def _thread(row: _Row, msg: _CaseMsg | None) -> str | None:
+    if msg is None or not msg.slack_ts:
         return None
-    if row.kind in THREADED or (row.kind == "escalation" and row.channel == case.slack_channel):
-        return case.slack_ts
+    if row.kind in THREADED or (row.kind == "escalation" and row.channel == msg.slack_channel):
+        return msg.slack_ts
     return None
 
 

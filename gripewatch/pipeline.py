@@ -25,14 +25,13 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from gripewatch.alerts import answer, backfill, cases, copies
-from gripewatch.analysis import Analysis, analyse_batch
+from gripewatch.alerts import answer, backfill, cases, copies, memo
 from gripewatch.brands import BrandMatcher
 from gripewatch.collectors import REGISTRY
 from gripewatch.collectors.base import Mention as Incoming
@@ -43,6 +42,9 @@ from gripewatch.db import Database
 from gripewatch.errors import RateLimited, SourceError
 from gripewatch.models import OPEN_STATUSES, Author, Case, CaseEvent, Mention, SourceState, utcnow
 from gripewatch.quarantine import quarantine
+
+if TYPE_CHECKING:
+    from gripewatch.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +222,20 @@ def _store(
     now: datetime,
 ) -> None:
     """Store bounded mentions (no id twice): deletions, edits, new posts with analysis and cases."""
+    with memo.scope(s) as page:
+        _store_in(s, settings, source, items, matcher, run, now, page)
+
+
+def _store_in(
+    s: Session,
+    settings: Settings,
+    source: SourceConfig,
+    items: list[Incoming],
+    matcher: BrandMatcher,
+    run: SourceRun,
+    now: datetime,
+    page: memo.PageMemo,
+) -> None:
     live = [it for it in items if not it.deleted]
     _purge_deleted(s, source.name, [it for it in items if it.deleted], run, now)
     fresh = _deduplicate(s, source.name, live)
@@ -236,47 +252,79 @@ def _store(
     owns = [it.is_own or matcher.is_own(b, it.platform, it.author_handle) for b, it in zip(brands, fresh, strict=True)]
     who = [authors.get((it.platform, k)) if (k := _author_key(it)) else None for it in fresh]
     priors = _prior_contacts(s, who, brands)
+    from gripewatch.analysis import analyse_batch  # the model loads with the first page, not on a run with none
+
     results = analyse_batch(texts, settings.analysis_settings(), prior_contacts=priors, own_post=owns)
     seen = copies.Copies.load(s, {r.fingerprint for r in results if r.fingerprint}, [it.created_at for it in fresh])
-    replies: list[tuple[Mention, Incoming]] = []
-    for item, text, brand, own, author, result in zip(fresh, texts, brands, owns, who, results, strict=True):
+    stored: list[Mention] = []
+    for n, (item, text, brand, own, author, result) in enumerate(
+        zip(fresh, texts, brands, owns, who, results, strict=True)
+    ):
         duplicate_of, copy_of = seen.match(brand, result.fingerprint, text, author, item.created_at)
         low = rating_reason(item.rating, max_rating)
-        m = Mention(
-            source=source.name,
-            platform=item.platform,
-            external_id=item.external_id,
-            brand=brand,
-            author=author,
-            url=item.url,
-            text=text,
-            lang=item.lang,
-            created_at=item.created_at,
-            collected_at=now,
-            conversation_id=item.conversation_id,
-            in_reply_to=item.in_reply_to,
-            is_repost=item.is_repost or result.noise == "retweet",
-            is_own=own,
-            raw=item.raw,
-            provenance=provenance(source.name, item.platform, item.url),
-            sentiment=result.sentiment,
-            complaint_probability=result.complaint_probability,
-            is_complaint=(result.is_complaint or low is not None) and not own and not item.is_repost,
-            severity=result.severity,
-            fingerprint=result.fingerprint or None,
-            analysis={**analysis_detail(result, duplicate_of, item.rating, low), "copy_of": copy_of},
+        stored.append(
+            Mention(
+                source=source.name,
+                platform=item.platform,
+                external_id=item.external_id,
+                brand=brand,
+                author=author,
+                url=item.url,
+                text=text,
+                lang=item.lang,
+                created_at=item.created_at,
+                collected_at=now,
+                conversation_id=item.conversation_id,
+                in_reply_to=item.in_reply_to,
+                is_repost=item.is_repost or result.noise == "retweet",
+                is_own=own,
+                raw=item.raw,
+                provenance=provenance(source.name, item.platform, item.url),
+                sentiment=result.sentiment,
+                complaint_probability=result.complaint_probability,
+                is_complaint=(result.is_complaint or low is not None) and not own and not item.is_repost,
+                severity=result.severity,
+                fingerprint=result.fingerprint or None,
+                analysis={**analysis_detail(result, duplicate_of, item.rating, low), "copy_of": copy_of},
+            )
         )
-        s.add(m)
-        s.flush()
-        seen.add(brand, result.fingerprint, text, m)
-        run.stored += 1
-        if own:
+        # an earlier post of this page is known by its place until the page is inserted (copies.PAGE)
+        seen.add_seen(
+            brand,
+            result.fingerprint,
+            text,
+            copies.Seen(copies.in_page(n), author.id if author else None, item.created_at),
+        )
+    s.add_all(stored)
+    s.flush()  # the page's mentions in one batched INSERT
+    for m in stored:
+        detail = m.analysis or {}
+        ids = {
+            k: stored[copies.page_index(v)].id
+            for k in ("duplicate_of", "copy_of")
+            if copies.is_in_page(v := detail.get(k))
+        }
+        if ids:
+            m.analysis = {**detail, **ids}
+    run.stored += len(stored)
+    page.load(s, [a for a in who if a is not None], _outbox_keys(source.name, stored))
+    page.copies = seen
+    replies: list[tuple[Mention, Incoming]] = []
+    for m, item in zip(stored, fresh, strict=True):
+        if m.is_own:
             replies.append((m, item))
         else:
             _route(s, settings, m, item, run, now)
+    if replies:  # the posts the page's brand replies answer, looked up in one query (external_id has no index)
+        page.load_answered(s, [(m.platform, ext) for m, item in replies for ext in _reply_targets(item)])
     for m, item in replies:  # after the page's other posts, so a reply finds the post it answers
         _route(s, settings, m, item, run, now)
     s.flush()
+
+
+def _outbox_keys(source: str, stored: list[Mention]) -> list[str]:
+    """The outbox keys routing the page's mentions may queue (alerts.cases: opened / update)."""
+    return [f"{kind}:{source}:{m.external_id}" for m in stored for kind in ("opened", "update")]
 
 
 def _reject(s: Session, source: str, item: Rejected, run: SourceRun, now: datetime) -> None:
@@ -396,10 +444,18 @@ def _prior_contacts(s: Session, authors: list[Author | None], brands: list[str |
     return [counts.get((a.id, b), 0) if a is not None else 0 for a, b in zip(authors, brands, strict=True)]
 
 
+def _reply_targets(item: Incoming) -> list[str]:
+    return [ext for ext in (item.in_reply_to, item.conversation_id) if ext and ext != item.external_id]
+
+
 def _answered(s: Session, m: Mention, item: Incoming) -> Mention | None:
     """The customer post (with a case) a brand post replies to: its parent, else its thread's root."""
-    for ext in (item.in_reply_to, item.conversation_id):
-        if not ext or ext == item.external_id:
+    page = memo.current(s)
+    for ext in _reply_targets(item):
+        if page is not None and (m.platform, ext) in page.asked:
+            replied = page.answered.get((m.platform, ext))
+            if replied is not None:
+                return replied
             continue
         replied = s.scalars(
             select(Mention).where(
@@ -456,6 +512,8 @@ def _apply_edits(
     todo = [(m, it) for m, it in todo if not (m.raw or {}).get("erased")]  # forgotten on request: stays so
     if not todo:
         return
+    from gripewatch.analysis import analyse_batch
+
     results = analyse_batch([it.text for _, it in todo], settings.analysis_settings())
     for (m, it), result in zip(todo, results, strict=True):
         was_complaint = m.is_complaint

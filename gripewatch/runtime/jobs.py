@@ -25,9 +25,9 @@ def make_notifier(settings: Settings) -> Notifier:
         from gripewatch.alerts.slack import SlackNotifier
 
         return SlackNotifier.from_config(settings)
-    from gripewatch.alerts.console import ConsoleNotifier
+    from gripewatch.alerts.console import SUMMARY_AFTER, ConsoleNotifier
 
-    return ConsoleNotifier()
+    return ConsoleNotifier(max_cards=SUMMARY_AFTER)
 
 
 @dataclass
@@ -86,7 +86,12 @@ def deliver(
             from gripewatch.alerts.answer import deliver_replies
 
             deliver_replies(db.sessions, settings, now=now)  # before Slack: the card updates they cause go out too
-        result = dispatch(db.sessions, notifier, settings.outbox, now=now)
+        try:
+            result = dispatch(db.sessions, notifier, settings.outbox, now=now)
+        finally:
+            finish = getattr(notifier, "finish", None)  # the console's summary of what it did not print
+            if finish is not None:
+                finish()
         job_run.detail = {"sent": result.sent, "failed": result.failed}
         return result
 

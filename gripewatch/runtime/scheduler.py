@@ -289,6 +289,9 @@ class Daemon:
                 sent, failed = sent + result.sent, failed + result.failed
                 if not again:
                     break
+            finish = getattr(self.notifier, "finish", None)  # the console's summary of what it did not print
+            if finish is not None:
+                finish()
             run.detail = {"sent": sent, "failed": failed}
             if sent or failed:
                 log.info("outbox: %d alerts sent, %d failed (will retry)", sent, failed)
