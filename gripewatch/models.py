@@ -82,6 +82,7 @@ class Mention(Base):
         Index("ix_mentions_created_at", "created_at"),
         Index("ix_mentions_complaint_created", "is_complaint", "created_at"),
         Index("ix_mentions_source_created_at", "source", "created_at"),
+        Index("ix_mentions_external_platform", "external_id", "platform"),  # the post a brand reply answers
         # the posts of cases, for the queue's topic/language/source filters; on SQLite the index also
         # holds ``analysis`` (PostgreSQL has no B-tree operator class for json) — migration 0012
         Index(

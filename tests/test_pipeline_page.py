@@ -69,3 +69,24 @@ def test_a_page_of_complaints_costs_a_few_statements_per_mention(tmp_path: Path,
     assert per_mention < 10, per_mention  # 15.6 when each mention was flushed and routed on its own
     with db.sessions() as s:
         assert s.scalar(select(func.count(Outbox.id))) > 0
+
+
+def test_the_post_a_brand_reply_answers_is_found_through_an_index(db: Database, db_url: str) -> None:
+    """The reply names the post by the platform's id, not our source: without its index every page
+    with a brand reply read the whole mentions table (ingest slowed as the table grew)."""
+    from sqlalchemy import inspect, text
+
+    indexes = {i["name"]: i["column_names"] for i in inspect(db.engine).get_indexes("mentions")}
+    assert indexes.get("ix_mentions_external_platform") == ["external_id", "platform"]
+    if db_url.startswith("sqlite"):
+        with db.engine.connect() as c:
+            plan = " ".join(
+                str(row[-1])
+                for row in c.execute(
+                    text(
+                        "EXPLAIN QUERY PLAN SELECT id FROM mentions WHERE external_id IN ('1', '2') "
+                        "AND platform IN ('x') AND case_id IS NOT NULL AND is_own = 0"
+                    )
+                )
+            )
+        assert "ix_mentions_external_platform" in plan, plan

@@ -1,7 +1,7 @@
 """queue indexes: the case queue's filters, counts and sorts read indexes instead of whole rows
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 
 * ``ix_cases_queue``: every plain column the queue filters, counts and sorts by, so each count (and the
   sorted ids of a page) is read from the index alone; ``ix_cases_priority_status`` for the status counts
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
