@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_DROP = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+from gripewatch.terminal import CONTROL
+
 _LOOKALIKE = str.maketrans(
     {
         "*": "\u2217",  # ∗ asterisk operator
@@ -38,7 +39,7 @@ _OUR_USER = re.compile(r"(<@[UW][A-Z0-9]{2,}>)")
 
 
 def _entities(s: str) -> str:
-    return _DROP.sub("", s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return CONTROL.sub("", s).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape(text: Any) -> str:
@@ -57,7 +58,7 @@ def code(text: Any, inline: bool = False) -> str:
 def link(url: Any, label: str) -> str:
     """``<url|label>`` if ``url`` is an http(s) URL with a host; otherwise the URL as plain text."""
     u = "" if url is None else str(url).strip()
-    if not _HTTP.match(u) or _DROP.search(u):
+    if not _HTTP.match(u) or CONTROL.search(u):
         return escape(u)
     safe = u.replace("&", "&amp;").replace("<", "%3C").replace(">", "%3E").replace("|", "%7C").replace("`", "%60")
     return f"<{safe}|{escape(label)}>"

@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# C0 controls but tab and newline, DEL, C1 controls; bidi embeddings/overrides/isolates (Trojan Source).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+#: Characters that act instead of showing: C0 controls but tab and newline, DEL, C1 controls, and
+#: bidi embeddings/overrides/isolates (Trojan Source). Shown as symbols here; dropped for Slack
+#: (:mod:`gripewatch.alerts.mrkdwn`).
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _picture(m: re.Match[str]) -> str:
@@ -26,7 +28,7 @@ def _picture(m: re.Match[str]) -> str:
 
 def visible(text: str) -> str:
     """``text`` with every control character shown as a symbol instead of acting on the terminal."""
-    return _CONTROL.sub(_picture, text)
+    return CONTROL.sub(_picture, text)
 
 
 def one_line(text: str) -> str:
