@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import TYPE_CHECKING
 
 import click
 
 from gripewatch.alerts import ACTIONS
 from gripewatch.cli.common import CliError, config_option, console, open_db, run_action, setup, translate_errors
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.group()
@@ -38,12 +34,9 @@ def cases_list(status: str, as_json: bool, limit: int, config_path: str | None, 
     """
     from gripewatch.cli.listing import STYLES, case_lines, case_rows
 
-    db = open_db(setup(config_path, verbose))
-    try:
-        with db.engine.connect() as conn:
-            rows = case_rows(conn, status, limit)
-    finally:
-        db.dispose()
+    db = open_db(setup(config_path, verbose))  # disposed when the command ends
+    with db.engine.connect() as conn:
+        rows = case_rows(conn, status, limit)
     if as_json:
         for r in rows:
             click.echo(json.dumps(r, ensure_ascii=False))
